@@ -41,7 +41,9 @@ class Payload:
     path: Path
     size: int
     md5_hex: str
-    sha256_hex: str
+    # Base64 checksums of the decoded body by AWS algorithm name (CRC32 always; SHA256, SHA1,
+    # CRC32C when the request names them), to compare with x-amz-checksum-* values.
+    checksums: dict[str, str] = field(default_factory=dict)
     # Trailing headers sent after an aws-chunked body (e.g. x-amz-checksum-crc32).
     trailers: dict[str, str] = field(default_factory=dict)
 

@@ -1,0 +1,25 @@
+"""The running platform: configuration, store, object store and providers, wired once."""
+
+from __future__ import annotations
+
+from kamado.config import Config
+
+
+class Platform:
+    def __init__(self, config: Config) -> None:
+        from kamado.services.registry import ServiceRegistry
+        from kamado.storage.objectstore import ObjectStore
+        from kamado.store.database import Database
+        from kamado.store.resources import Resources
+
+        self.config = config
+        config.home.mkdir(parents=True, exist_ok=True)
+        self.db = Database(config.effective_database_url)
+        self.db.upgrade()
+        self.resources = Resources(self.db)
+        self.objects = ObjectStore(config.objects_dir)
+        self.services = ServiceRegistry(self)
+
+    def close(self) -> None:
+        self.objects.close()
+        self.db.close()
