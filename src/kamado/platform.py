@@ -12,13 +12,20 @@ class Platform:
         from kamado.store.database import Database
         from kamado.store.resources import Resources
 
+        from kamado.credentials import root_key
+
         self.config = config
         config.home.mkdir(parents=True, exist_ok=True)
+        self.access_key_id, self._secret = root_key(config)
         self.db = Database(config.effective_database_url)
         self.db.upgrade()
         self.resources = Resources(self.db)
         self.objects = ObjectStore(config.objects_dir)
         self.services = ServiceRegistry(self)
+
+    def secret_for(self, access_key_id: str) -> str | None:
+        """The secret of a key this platform knows (today: the account's root key)."""
+        return self._secret if access_key_id == self.access_key_id else None
 
     def close(self) -> None:
         self.objects.close()

@@ -1,0 +1,132 @@
+"""The `kamado` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import kamado
+from kamado.config import Config
+
+app = typer.Typer(help="kamado: a self-hosted ML platform that speaks the SageMaker wire APIs.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+
+HomeOption = typer.Option(None, "--home", help="kamado's home directory (default ~/.kamado or $KAMADO_HOME)")
+
+
+def _load(home: Optional[Path], **flags) -> Config:
+    return Config.load(home, _home_flag=home is not None, **flags)
+
+
+@app.command()
+def server(host: Optional[str] = typer.Option(None, help="address to bind (default 127.0.0.1)"),
+           port: Optional[int] = typer.Option(None, help="port to listen on (default 8943)"),
+           home: Optional[Path] = HomeOption,
+           log_level: str = typer.Option("INFO", help="server log level")) -> None:
+    """Start the kamado server: every service on one endpoint."""
+    from kamado.server import serve
+
+    config = _load(home, host=host, port=port)
+
+    def announce(cfg: Config, platform, profile_files) -> None:
+        console.print(f"[bold]kamado {kamado.__version__}[/bold] serving on "
+                      f"[cyan]{cfg.endpoint_url}[/cyan]")
+        console.print(f"  home     {cfg.home}")
+        console.print(f"  region   {cfg.region}    account {cfg.account_id}")
+        console.print(f"  store    {cfg.effective_database_url}")
+        if profile_files:
+            console.print(f"  profile  kamado  (written to {profile_files[0]} and {profile_files[1]})")
+        console.print("  try      boto3.Session(profile_name='kamado').client('sagemaker', "
+                      f"endpoint_url='{cfg.endpoint_url}')")
+
+    serve(config, announce=announce, log_level=log_level.upper())
+
+
+@app.command()
+def version() -> None:
+    """Print kamado's version."""
+    import botocore
+
+    console.print(f"kamado {kamado.__version__} (botocore models {botocore.__version__})")
+
+
+@app.command()
+def credentials(home: Optional[Path] = HomeOption,
+                show_secret: bool = typer.Option(False, "--show-secret", help="print the secret in full")) -> None:
+    """Show the root key and the AWS profile that uses it."""
+    from kamado.credentials import PROFILE, aws_files, root_key
+
+    config = _load(home)
+    akid, secret = root_key(config)
+    creds_file, config_file = aws_files()
+    table = Table(show_header=False, box=None)
+    table.add_row("profile", PROFILE)
+    table.add_row("aws_access_key_id", akid)
+    table.add_row("aws_secret_access_key", secret if show_secret else secret[:4] + "…" + secret[-2:])
+    table.add_row("region", config.region)
+    table.add_row("endpoint_url", config.endpoint_url)
+    table.add_row("kept in", str(config.home / "credentials"))
+    table.add_row("AWS files", f"{creds_file}, {config_file}")
+    console.print(table)
+
+
+@app.command()
+def ops(service: Optional[str] = typer.Argument(None, help="one service to list operation by operation"),
+        all_ops: bool = typer.Option(False, "--all", help="with SERVICE: list unimplemented operations too")) -> None:
+    """Which operations of which service kamado implements, counted against botocore's model."""
+    from kamado.gateway.models import SERVICES, service_model
+    from kamado.services.registry import implemented_operations
+
+    if service is None:
+        table = Table(title="Operations kamado serves")
+        table.add_column("service")
+        table.add_column("protocol")
+        table.add_column("implemented", justify="right")
+        table.add_column("in model", justify="right")
+        table.add_column("coverage", justify="right")
+        total_impl = total = 0
+        for name in SERVICES:
+            model = service_model(name)
+            impl = len(implemented_operations(name))
+            count = len(model.operation_names)
+            total_impl += impl
+            total += count
+            table.add_row(name, model.protocol, str(impl), str(count), f"{impl / count:.0%}")
+        table.add_row("[bold]all[/bold]", "", str(total_impl), str(total), f"{total_impl / total:.0%}")
+        console.print(table)
+        return
+    if service not in SERVICES:
+        console.print(f"[red]unknown service {service!r}[/red]; kamado speaks: {', '.join(SERVICES)}")
+        raise typer.Exit(2)
+    implemented = implemented_operations(service)
+    table = Table(title=f"{service}: {len(implemented)} of "
+                        f"{len(service_model(service).operation_names)} operations")
+    table.add_column("operation")
+    table.add_column("provider")
+    for op in service_model(service).operation_names:
+        if op in implemented:
+            table.add_row(op, f"[green]{implemented[op].__name__}[/green]")
+        elif all_ops:
+            table.add_row(f"[dim]{op}[/dim]", "[dim]-[/dim]")
+    console.print(table)
+
+
+@app.command("config")
+def show_config(home: Optional[Path] = HomeOption) -> None:
+    """Show every setting, its value and where the value came from."""
+    config = _load(home)
+    table = Table(title=f"kamado configuration (file: {config.home / 'config.toml'})")
+    for col in ("setting", "value", "source", "environment variable"):
+        table.add_column(col)
+    for row in config.describe():
+        table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()
