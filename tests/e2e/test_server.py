@@ -1,0 +1,107 @@
+"""The `kamado` command and the server process: profile, config, ops, restarts, shutdown."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+
+from tests.conftest import PG_URL, KamadoServer
+
+
+def kamado(*args, env=None) -> str:
+    out = subprocess.run([sys.executable, "-m", "kamado.cli.main", *args], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_profile_is_written_beside_other_profiles(fresh_server):
+    aws = fresh_server.aws_dir
+    aws.mkdir(parents=True)
+    (aws / "credentials").write_text("# mine\n[default]\naws_access_key_id = AKIAMINE\n"
+                                     "aws_secret_access_key = keepme\n")
+    (aws / "config").write_text("[default]\nregion = ap-northeast-1\n")
+    fresh_server.start()
+    creds = (aws / "credentials").read_text()
+    assert creds.startswith("# mine\n[default]\naws_access_key_id = AKIAMINE\naws_secret_access_key = keepme\n")
+    assert "[kamado]" in creds
+    assert "region = ap-northeast-1" in (aws / "config").read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    os.environ.update(AWS_SHARED_CREDENTIALS_FILE=str(aws / "credentials"), AWS_CONFIG_FILE=str(aws / "config"))
+    try:
+        session = boto3.Session(profile_name="kamado")
+        sts = session.client("sts", config=BotoConfig(retries={"max_attempts": 1}))  # endpoint_url from the profile
+        assert sts.get_caller_identity()["Account"] == "000000000000"
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+
+
+def test_sigterm_shuts_down_cleanly(fresh_server):
+    fresh_server.start()
+    assert fresh_server.stop(signal.SIGTERM) == 0
+    assert "kamado server stopped" in fresh_server.log_path.read_text()
+
+
+def test_sigint_shuts_down_cleanly(fresh_server):
+    fresh_server.start()
+    assert fresh_server.stop(signal.SIGINT) == 0
+
+
+def test_requests_are_logged_one_line_each(server, sm):
+    sm.list_experiments()
+    log = server.log_path.read_text()
+    assert re.search(r"sagemaker ListExperiments 200 [\d.]+ms", log)
+
+
+def _restart_roundtrip(srv: KamadoServer):
+    srv.start()
+    sm, s3 = srv.client("sagemaker"), srv.client("s3")
+    sm.create_experiment(ExperimentName="survives")
+    sm.create_trial(TrialName="survives-trial", ExperimentName="survives")
+    s3.create_bucket(Bucket="durable")
+    s3.put_object(Bucket="durable", Key="model.tar.gz", Body=b"\x1f\x8b" + b"m" * 1000)
+    srv.kill()
+    srv.start()
+    sm, s3 = srv.client("sagemaker"), srv.client("s3")
+    assert sm.describe_experiment(ExperimentName="survives")["ExperimentName"] == "survives"
+    assert sm.describe_trial(TrialName="survives-trial")["ExperimentName"] == "survives"
+    assert s3.get_object(Bucket="durable", Key="model.tar.gz")["Body"].read() == b"\x1f\x8b" + b"m" * 1000
+
+
+def test_everything_survives_kill_9(fresh_server):
+    _restart_roundtrip(fresh_server)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="KAMADO_TEST_DATABASE_URL not set")
+def test_everything_survives_kill_9_on_postgres(tmp_path):
+    from tests.pg import fresh_schema_url
+
+    with fresh_schema_url(PG_URL) as url:
+        srv = KamadoServer(tmp_path / "home", database_url=url)
+        try:
+            _restart_roundtrip(srv)
+        finally:
+            if srv.proc and srv.proc.poll() is None:
+                srv.stop()
+
+
+def test_cli_version_ops_config_credentials(tmp_path):
+    env = {**os.environ, "KAMADO_HOME": str(tmp_path / "home"), "KAMADO_ACCOUNT_ID": "123456789012"}
+    assert re.match(r"kamado \d+\.\d+\.\d+", kamado("version", env=env))
+    ops = kamado("ops", env=env)
+    assert re.search(r"sagemaker\s+│\s+json\s+│\s+\d+", ops)
+    detail = kamado("ops", "sagemaker", env=env)
+    assert "CreateExperiment" in detail and "CreateTrainingJob" not in detail
+    cfg = kamado("config", env=env)
+    assert re.search(r"account_id\s+│\s+123456789012\s+│\s+env", cfg)
+    creds = kamado("credentials", env=env)
+    assert re.search(r"aws_access_key_id\s+AKIA[A-Z2-7]{16}", creds)
