@@ -1,0 +1,163 @@
+"""Gateway throughput and latency: kamado against moto_server, side by side in one run.
+
+    pip install -e ".[bench]" && python bench/gateway.py [--requests 500] [--threads 4]
+
+For each server it measures, through real boto3 clients on loopback:
+  * DescribeExperiment (a small control-plane call), sequential and with N threads;
+  * PutObject and GetObject of a 1 MB object.
+It prints requests/second and p50/p99 latency per server and the ratio kamado / moto
+(> 1 means kamado is faster for rps; < 1 means kamado's latency is lower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+from botocore.config import Config as BotoConfig
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+console = Console()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def start_kamado(tmp: Path):
+    port = free_port()
+    env = {**os.environ, "KAMADO_HOME": str(tmp / "kamado"), "KAMADO_PORT": str(port),
+           "KAMADO_WRITE_AWS_PROFILE": "false", "KAMADO_ACCESS_KEY_ID": "AKIABENCHBENCHBENCH0",
+           "KAMADO_SECRET_ACCESS_KEY": "bench-secret-bench-secret-bench-secret00"}
+    proc = subprocess.Popen([sys.executable, "-m", "kamado.cli.main", "server", "--log-level", "WARNING"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc, f"http://127.0.0.1:{port}", ("AKIABENCHBENCHBENCH0", "bench-secret-bench-secret-bench-secret00")
+
+
+def start_moto(tmp: Path):
+    port = free_port()
+    exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    proc = subprocess.Popen([exe, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc, f"http://127.0.0.1:{port}", ("testing", "testing")
+
+
+def clients(endpoint: str, keys: tuple[str, str]):
+    cfg = BotoConfig(retries={"max_attempts": 1}, max_pool_connections=32)
+    kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=keys[0],
+              aws_secret_access_key=keys[1], config=cfg)
+    return boto3.client("sagemaker", **kw), boto3.client("s3", **kw)
+
+
+def timed(fn, n: int, progress, task) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+        progress.advance(task)
+    return out
+
+
+def summarise(lat: list[float], wall: float | None = None) -> dict:
+    lat = sorted(lat)
+    return {"rps": len(lat) / (wall if wall else sum(lat)),
+            "p50": statistics.median(lat) * 1000,
+            "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000}
+
+
+def run_suite(name: str, endpoint: str, keys, n: int, threads: int, progress) -> dict:
+    sm, s3 = clients(endpoint, keys)
+    sm.create_experiment(ExperimentName="bench-exp")
+    s3.create_bucket(Bucket="bench-bucket")
+    blob = os.urandom(1024 * 1024)
+    results = {}
+    task = progress.add_task(f"{name}: DescribeExperiment", total=n)
+    for _ in range(20):  # warm up connections and caches
+        sm.describe_experiment(ExperimentName="bench-exp")
+    results["DescribeExperiment"] = summarise(
+        timed(lambda: sm.describe_experiment(ExperimentName="bench-exp"), n, progress, task))
+
+    task = progress.add_task(f"{name}: DescribeExperiment x{threads} threads", total=n)
+    per = max(1, n // threads)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        lats = pool.map(lambda _: timed(lambda: sm.describe_experiment(ExperimentName="bench-exp"),
+                                        per, progress, task), range(threads))
+        lat = [x for part in lats for x in part]
+    results[f"DescribeExperiment x{threads}"] = summarise(lat, time.perf_counter() - t0)
+
+    m = max(10, n // 5)
+    task = progress.add_task(f"{name}: PutObject 1 MB", total=m)
+    results["PutObject 1MB"] = summarise(
+        timed(lambda: s3.put_object(Bucket="bench-bucket", Key="obj", Body=blob), m, progress, task))
+    task = progress.add_task(f"{name}: GetObject 1 MB", total=m)
+
+    def get():
+        body = s3.get_object(Bucket="bench-bucket", Key="obj")["Body"].read()
+        assert len(body) == len(blob)
+    results["GetObject 1MB"] = summarise(timed(get, m, progress, task))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="kamado-bench-"))
+    all_results = {}
+    with Progress(console=console, transient=True) as progress:
+        for name, start in (("kamado", start_kamado), ("moto", start_moto)):
+            proc, endpoint, keys = start(tmp)
+            try:
+                all_results[name] = run_suite(name, endpoint, keys, args.requests, args.threads, progress)
+            finally:
+                proc.terminate()
+                proc.wait(30)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    table = Table(title=f"kamado vs moto_server ({args.requests} requests per control-plane case)")
+    for col in ("case", "kamado rps", "moto rps", "rps ratio", "kamado p50 ms", "moto p50 ms",
+                "kamado p99 ms", "moto p99 ms"):
+        table.add_column(col, justify="right" if col != "case" else "left")
+    for case, k in all_results["kamado"].items():
+        m = all_results["moto"][case]
+        table.add_row(case, f"{k['rps']:.0f}", f"{m['rps']:.0f}", f"{k['rps'] / m['rps']:.2f}x",
+                      f"{k['p50']:.2f}", f"{m['p50']:.2f}", f"{k['p99']:.2f}", f"{m['p99']:.2f}")
+    console.print(table)
+    for case, k in all_results["kamado"].items():
+        ratio = k["rps"] / all_results["moto"][case]["rps"]
+        print(f"RESULT {case}: kamado/moto throughput ratio = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
