@@ -1,0 +1,353 @@
+"""An fsspec filesystem over the built-in object store, so ``s3://`` URIs work in-process.
+
+Paths are ``bucket/key`` as with s3fs, so code written against one works against the other.
+Directories are emulated the way S3 tools do: ``a/b`` is a directory when some key starts with
+``a/b/``; a bucket is a top-level directory. Writes go to a file under the store's ``tmp/`` and
+become the object only on a clean close.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from fsspec.spec import AbstractFileSystem
+
+from kamado.errors import AwsError
+from kamado.gateway.http import FileRange, Payload
+from kamado.storage.objectstore import ObjectInfo, ObjectStore
+
+_MISSING = ("NoSuchKey", "NoSuchBucket", "NoSuchUpload")
+_RETRIES = 8
+
+
+@contextmanager
+def _as_os_errors(path: str):
+    """Store errors as the OSErrors fsspec callers expect."""
+    try:
+        yield
+    except AwsError as exc:
+        if exc.code in _MISSING:
+            raise FileNotFoundError(path) from exc
+        if exc.code == "PreconditionFailed":
+            raise FileExistsError(path) from exc
+        raise OSError(f"{path}: {exc.code}: {exc.message}") from exc
+
+
+class _ObjectWriter(io.BufferedIOBase):
+    """A write-only file that becomes the object ``bucket/key`` when closed cleanly."""
+
+    def __init__(self, objects: ObjectStore, bucket: str, key: str, exclusive: bool) -> None:
+        super().__init__()
+        self._objects, self._bucket, self._key = objects, bucket, key
+        self._exclusive = exclusive
+        self._path = objects.blobs.tmp_file("fs")
+        self._fh = open(self._path, "wb")
+        self._md5 = hashlib.md5()
+        self._size = 0
+        self.info: ObjectInfo | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        data = bytes(data)
+        self._fh.write(data)
+        self._md5.update(data)
+        self._size += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._size
+
+    def discard(self) -> None:
+        """Drop what was written; the object stays as it was."""
+        if not self.closed:
+            self._fh.close()
+            self._path.unlink(missing_ok=True)
+            super().close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            payload = Payload(self._path, self._size, self._md5.hexdigest())
+            with _as_os_errors(f"{self._bucket}/{self._key}"):
+                self.info = self._objects.put_object(
+                    self._bucket, self._key, payload,
+                    if_none_match="*" if self._exclusive else None)
+        finally:
+            self._path.unlink(missing_ok=True)
+            super().close()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.discard()  # a failed write must not publish half a file
+        else:
+            self.close()
+
+
+class KamadoObjectFileSystem(AbstractFileSystem):
+    protocol = ("s3", "s3a")
+    root_marker = ""
+    cachable = False  # instances hold a live store; fsspec's instance cache would pin it
+
+    def __init__(self, objects: ObjectStore, region: str = "us-east-1", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.objects = objects
+        self.region = region
+
+    @classmethod
+    def _strip_protocol(cls, path):
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        path = str(path)
+        for proto in ("s3://", "s3a://"):
+            if path.startswith(proto):
+                path = path[len(proto):]
+        return path.lstrip("/").rstrip("/")
+
+    @staticmethod
+    def split_path(path: str) -> tuple[str, str]:
+        bucket, _, key = KamadoObjectFileSystem._strip_protocol(path).partition("/")
+        return bucket, key
+
+    # --- looking -------------------------------------------------------------------------------
+    @staticmethod
+    def _file_entry(o: ObjectInfo) -> dict:
+        return {"name": f"{o.bucket}/{o.key}", "size": o.size, "type": "file", "ETag": o.etag,
+                "LastModified": o.last_modified, "ContentType": o.content_type}
+
+    @staticmethod
+    def _dir_entry(name: str) -> dict:
+        return {"name": name, "size": 0, "type": "directory"}
+
+    def _bucket_exists(self, bucket: str) -> bool:
+        try:
+            self.objects.head_bucket(bucket)
+            return True
+        except AwsError:
+            return False
+
+    def info(self, path, **kwargs) -> dict:
+        path = self._strip_protocol(path)
+        bucket, key = self.split_path(path)
+        if not bucket:
+            return self._dir_entry("")
+        if not key:
+            if self._bucket_exists(bucket):
+                return self._dir_entry(bucket)
+            raise FileNotFoundError(path)
+        try:
+            return self._file_entry(self.objects.get_object(bucket, key))
+        except AwsError as exc:
+            if exc.code == "NoSuchBucket":
+                raise FileNotFoundError(path) from exc
+            if exc.code != "NoSuchKey":
+                raise
+        if self.objects.list_objects(bucket, key + "/", max_keys=1).objects:
+            return self._dir_entry(path)
+        raise FileNotFoundError(path)
+
+    def _all(self, bucket: str, prefix: str, delimiter: str = ""):
+        marker = None
+        while True:
+            with _as_os_errors(f"{bucket}/{prefix}"):
+                page = self.objects.list_objects(bucket, prefix, delimiter, 1000, marker)
+            yield from (("file", o) for o in page.objects)
+            yield from (("dir", p) for p in page.prefixes)
+            if not page.truncated:
+                return
+            marker = page.last
+
+    def ls(self, path, detail=True, **kwargs):
+        path = self._strip_protocol(path)
+        bucket, key = self.split_path(path)
+        if not bucket:
+            buckets, _ = self.objects.list_buckets()
+            entries = [self._dir_entry(b.name) for b in buckets]
+        else:
+            prefix = f"{key}/" if key else ""
+            entries = []
+            for kind, item in self._all(bucket, prefix, "/"):
+                if kind == "dir":
+                    entries.append(self._dir_entry(f"{bucket}/{item.rstrip('/')}"))
+                elif item.key != prefix:  # a "dir/" marker object is the directory itself
+                    entries.append(self._file_entry(item))
+            entries.sort(key=lambda e: e["name"])
+            if not entries and key:
+                entries = [self.info(path)]  # a file lists as itself; a missing path raises
+                if entries[0]["type"] == "directory":
+                    entries = []
+        return entries if detail else [e["name"] for e in entries]
+
+    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
+        path = self._strip_protocol(path)
+        bucket, key = self.split_path(path)
+        if maxdepth is not None or not bucket:
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail,
+                                **kwargs)
+        out: dict[str, dict] = {}
+        if key:
+            try:
+                out[path] = self._file_entry(self.objects.get_object(bucket, key))
+            except AwsError:
+                pass
+        elif not self._bucket_exists(bucket):
+            return {} if detail else []
+        for _, o in self._all(bucket, f"{key}/" if key else ""):
+            entry = self._file_entry(o)
+            if o.key.endswith("/") and o.size == 0:
+                if withdirs:
+                    out[entry["name"].rstrip("/")] = self._dir_entry(entry["name"].rstrip("/"))
+                continue
+            out[entry["name"]] = entry
+            if withdirs:  # every folder between ``path`` and the file
+                parent = entry["name"].rsplit("/", 1)[0]
+                while len(parent) > len(path):
+                    out.setdefault(parent, self._dir_entry(parent))
+                    parent = parent.rsplit("/", 1)[0]
+        if withdirs and out and path not in out:
+            out[path] = self._dir_entry(path)
+        names = sorted(out)
+        return {n: out[n] for n in names} if detail else names
+
+    def modified(self, path):
+        info = self.info(path)
+        if info["type"] != "file":
+            raise IsADirectoryError(path)
+        return info["LastModified"]
+
+    created = modified
+
+    def ukey(self, path):
+        return self.info(path).get("ETag") or super().ukey(path)
+
+    # --- reading -------------------------------------------------------------------------------
+    def _open_blob(self, bucket: str, key: str):
+        """Open the current version's bytes; once open they stay readable whatever follows."""
+        for _ in range(_RETRIES):
+            with _as_os_errors(f"{bucket}/{key}"):
+                info = self.objects.get_object(bucket, key)
+            try:
+                return info, open(info.path, "rb")
+            except FileNotFoundError:
+                continue  # replaced between the lookup and the open
+        raise OSError(f"{bucket}/{key} kept changing while being opened")
+
+    def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None,
+              **kwargs):
+        bucket, key = self.split_path(path)
+        if not bucket or not key:
+            raise IsADirectoryError(path)
+        if mode == "rb":
+            return self._open_blob(bucket, key)[1]
+        if mode in ("wb", "xb"):
+            with _as_os_errors(bucket):
+                self.objects.head_bucket(bucket)
+            if mode == "xb" and self.exists(path):
+                raise FileExistsError(path)
+            return _ObjectWriter(self.objects, bucket, key, exclusive=mode == "xb")
+        raise NotImplementedError(f"objects cannot be opened in mode {mode!r}")
+
+    def cat_file(self, path, start=None, end=None, **kwargs) -> bytes:
+        bucket, key = self.split_path(path)
+        info, fh = self._open_blob(bucket, key)
+        with fh:
+            begin = 0 if start is None else (start if start >= 0 else max(info.size + start, 0))
+            stop = info.size if end is None else (end if end >= 0 else info.size + end)
+            stop = min(stop, info.size)
+            if stop <= begin:
+                return b""
+            fh.seek(begin)
+            return fh.read(stop - begin)
+
+    def get_file(self, rpath, lpath, callback=None, outfile=None, **kwargs) -> None:
+        bucket, key = self.split_path(rpath)
+        if self.isdir(rpath):
+            os.makedirs(lpath, exist_ok=True)
+            return
+        info, fh = self._open_blob(bucket, key)
+        with fh:
+            Path(lpath).parent.mkdir(parents=True, exist_ok=True)
+            with open(lpath, "wb") as out:
+                while chunk := fh.read(1024 * 1024):
+                    out.write(chunk)
+
+    # --- writing -------------------------------------------------------------------------------
+    def pipe_file(self, path, value, mode="overwrite", **kwargs) -> None:
+        bucket, key = self.split_path(path)
+        with _as_os_errors(path):
+            self.objects.put_object(bucket, key, bytes(value),
+                                    if_none_match="*" if mode == "create" else None)
+
+    def put_file(self, lpath, rpath, callback=None, mode="overwrite", **kwargs) -> None:
+        if os.path.isdir(lpath):
+            return  # S3 has no directories to create
+        bucket, key = self.split_path(rpath)
+        with _as_os_errors(rpath):
+            self.objects.put_object(bucket, key, FileRange(Path(lpath), 0, None),
+                                    if_none_match="*" if mode == "create" else None)
+
+    def cp_file(self, path1, path2, **kwargs) -> None:
+        (b1, k1), (b2, k2) = self.split_path(path1), self.split_path(path2)
+        if self.isdir(path1):
+            return
+        with _as_os_errors(path1):
+            self.objects.copy_object(b1, k1, b2, k2)
+
+    def rm_file(self, path) -> None:
+        bucket, key = self.split_path(path)
+        if not key:
+            return self.rmdir(bucket)
+        with _as_os_errors(path):
+            self.objects.delete_object(bucket, key)
+
+    def rm(self, path, recursive=False, maxdepth=None) -> None:
+        paths = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
+        by_bucket: dict[str, list[str]] = {}
+        buckets = []
+        for p in paths:
+            bucket, key = self.split_path(p)
+            if key:
+                by_bucket.setdefault(bucket, []).append(key)
+            else:
+                buckets.append(bucket)
+        for bucket, keys in by_bucket.items():
+            with _as_os_errors(bucket):
+                self.objects.delete_objects(bucket, keys)
+        for bucket in buckets:
+            self.rmdir(bucket)
+
+    def mkdir(self, path, create_parents=True, **kwargs) -> None:
+        bucket, key = self.split_path(path)
+        if bucket and not self._bucket_exists(bucket):
+            if key and not create_parents:
+                raise FileNotFoundError(bucket)
+            self.objects.create_bucket(bucket, self.region)
+
+    def makedirs(self, path, exist_ok=False) -> None:
+        bucket, key = self.split_path(path)
+        if not key and self._bucket_exists(bucket) and not exist_ok:
+            raise FileExistsError(path)
+        self.mkdir(path, create_parents=True)
+
+    def rmdir(self, path) -> None:
+        bucket, key = self.split_path(path)
+        if bucket and not key:
+            with _as_os_errors(bucket):
+                try:
+                    self.objects.delete_bucket(bucket)
+                except AwsError as exc:
+                    if exc.code == "BucketNotEmpty":
+                        raise OSError(f"{bucket}: bucket is not empty") from exc
+                    raise
+
