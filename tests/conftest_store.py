@@ -17,6 +17,7 @@ from kamado.errors import AwsError
 from kamado.gateway.models import service_model
 from kamado.services.base import RequestContext
 from kamado.store.database import Database
+from kamado.store.logs import LogStore
 from kamado.store.resources import Resources
 
 PG_URL = os.environ.get("KAMADO_TEST_DATABASE_URL", "")
@@ -56,7 +57,8 @@ def resources(db):
 @pytest.fixture
 def platform(db, resources, tmp_path):
     """Just what providers reach for: the store and the configuration."""
-    return SimpleNamespace(db=db, resources=resources, config=Config.load(home=tmp_path / "home"))
+    return SimpleNamespace(db=db, resources=resources, logs=LogStore(db),
+                           config=Config.load(home=tmp_path / "home"))
 
 
 @pytest.fixture
@@ -73,13 +75,10 @@ def code_of(exc_info) -> str:
     return exc_info.value.code
 
 
-_FUZZ_NAMES = ["a1", "b2", "c3"]  # a small pool, so requests meet each other's resources
-
-
 def fuzz(providers, service: str, ctx, seed: int, rounds: int) -> dict[str, int]:
     """Call the providers with random model-valid requests (tests/shapegen.py); any error
     must be an AWS client error. Returns how many calls succeeded and how many were refused."""
-    from tests.shapegen import ShapeGen
+    from tests.shapegen import ShapeGen, aim_at_pool
 
     model = service_model(service)
     handlers = {}
@@ -91,13 +90,8 @@ def fuzz(providers, service: str, ctx, seed: int, rounds: int) -> dict[str, int]
     ops = sorted(handlers)
     for i in range(rounds):
         op = model.operation_model(ops[i % len(ops)])
-        request = gen.structure(op.input_shape) if op.input_shape else {}
-        for key in list(request):
-            if key.endswith("Name") and isinstance(request[key], str) and rng.random() < 0.8:
-                request[key] = rng.choice(_FUZZ_NAMES)
-            if key == "ResourceArn" and rng.random() < 0.8:
-                name = rng.choice(_FUZZ_NAMES)
-                request[key] = f"arn:aws:sagemaker:us-east-1:000000000000:experiment/{name}"
+        request = gen.params(op.input_shape)
+        aim_at_pool(request, rng, f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:")
         try:
             handlers[op.name](request, ctx)
             counts["ok"] += 1

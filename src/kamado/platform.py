@@ -10,6 +10,7 @@ class Platform:
         from kamado.services.registry import ServiceRegistry
         from kamado.storage.objectstore import ObjectStore
         from kamado.store.database import Database
+        from kamado.store.logs import LogStore
         from kamado.store.resources import Resources
 
         from kamado.credentials import root_key
@@ -20,6 +21,7 @@ class Platform:
         self.db = Database(config.effective_database_url)
         self.db.upgrade()
         self.resources = Resources(self.db)
+        self.logs = LogStore(self.db)  # later layers (training, endpoints) write here too
         self.objects = ObjectStore(config.objects_dir)
         self.services = ServiceRegistry(self)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
 
 import uvicorn
 
@@ -22,6 +25,24 @@ def configure_logging(level: str = "INFO") -> None:
     root.propagate = False
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a stop signal ends `run()` normally: uvicorn re-raises the
+    captured signal after draining, which would kill the process before the platform closes."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def build(config: Config) -> tuple[Platform, object]:
     platform = Platform(config)
     return platform, create_app(platform)
@@ -35,7 +56,7 @@ def serve(config: Config, *, announce=print, log_level: str = "INFO") -> None:
         profile_files = write_profile(config, platform.access_key_id, platform.secret_for(
             platform.access_key_id))
     announce(config, platform, profile_files)
-    server = uvicorn.Server(uvicorn.Config(
+    server = _Server(uvicorn.Config(
         app, host=config.host, port=config.port, log_level="warning", access_log=False,
         lifespan="on", timeout_graceful_shutdown=10))
     try:

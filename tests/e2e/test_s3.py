@@ -109,6 +109,20 @@ def test_path_escaping_keys_stay_inside_the_store(server, s3, bucket):
     assert sorted(listed) == sorted(evil)
 
 
+def test_text_xml_cannot_carry_is_refused_not_echoed(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.list_objects_v2(Bucket=bucket, Prefix="a\x00b")
+    assert code_of(e) == "InvalidArgument"
+    assert "Prefix" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="bell\x07", Body=b"x")
+    assert code_of(e) == "InvalidArgument"
+    assert "KeyCount" in s3.list_objects_v2(Bucket=bucket) and \
+        s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    s3.put_object(Bucket=bucket, Key="tab\tand\nnewline", Body=b"x")  # legal in XML 1.0
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["tab\tand\nnewline"]
+
+
 def test_large_file_multipart_roundtrip(s3, bucket, tmp_path):
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(50 * 1024 * 1024))

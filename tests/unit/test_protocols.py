@@ -27,7 +27,7 @@ from kamado.errors import AwsError, SerializationError, UnknownOperation, Valida
 from kamado.gateway.http import FileRange, Headers, HttpRequest, Payload
 from kamado.gateway.models import SERVICES, service_model
 from kamado.gateway.protocols import get_protocol
-from tests.unit.test_protocol_values import ValueGen, hash_seed
+from tests.shapegen import ValueGen, hash_seed
 
 ENDPOINT = "http://127.0.0.1:8943"
 

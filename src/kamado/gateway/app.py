@@ -107,12 +107,12 @@ class Gateway:
         label = operation.name if operation is not None else "?"
 
         if operation is not None and _has_streaming_payload(operation):
-            identity = auth.verify(req, self._secret_for)
+            identity = auth.verify(req, self._secret_for, default_region=self.config.region)
             req.payload = await spool_payload(receive, req, identity, self._spool_dir)
         else:
             if protocol.name not in ("json", "query"):
                 req.body = route_req.body = await self._read(receive, req)
-            identity = auth.verify(req, self._secret_for)
+            identity = auth.verify(req, self._secret_for, default_region=self.config.region)
             check_declared_hash(req)
         if lookup_error is not None:
             raise lookup_error
@@ -143,14 +143,20 @@ class Gateway:
     async def _send(self, send, method: str, response: HttpResponse) -> None:
         body = response.body
         headers = {k.lower(): str(v) for k, v in response.headers.items()}
-        if isinstance(body, _OpenRange):
+        # HEAD, 204 and 304 carry no body; HEAD keeps the length of what GET would send.
+        bodiless = method == "HEAD" or response.status in (204, 304)
+        if response.status in (204, 304):
+            headers.pop("content-length", None)
+        elif isinstance(body, _OpenRange):
             headers["content-length"] = str(body.length)
         elif method != "HEAD" or "content-length" not in headers:
             headers["content-length"] = str(len(body))
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1"))
                                 for k, v in headers.items()]})
-        if method == "HEAD":
+        if bodiless:
+            if isinstance(body, _OpenRange):
+                body.handle.close()
             await send({"type": "http.response.body", "body": b""})
             return
         if isinstance(body, _OpenRange):

@@ -15,6 +15,8 @@ import uuid
 import zlib
 from pathlib import Path
 
+import anyio
+
 from kamado.errors import AwsError
 from kamado.gateway.chunked import ChunkedDecoder
 from kamado.gateway.http import HttpRequest, Payload
@@ -22,24 +24,40 @@ from kamado.gateway.http import HttpRequest, Payload
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
+# How long a request body may stall before the request is refused, as S3 does (about 20 s);
+# without it a client that declares more bytes than it sends would hold its request forever.
+IDLE_TIMEOUT = 20.0
+
+
 class BodyTooLarge(Exception):
     pass
+
+
+async def _next_chunk(receive) -> tuple[bytes, bool]:
+    """The next piece of the body and whether more follows."""
+    try:
+        with anyio.fail_after(IDLE_TIMEOUT):
+            message = await receive()
+    except TimeoutError:
+        raise AwsError("Your socket connection to the server was not read from or written to "
+                       "within the timeout period. Idle connections will be closed.",
+                       code="RequestTimeout", status=400) from None
+    if message["type"] == "http.disconnect":
+        raise AwsError("The client closed the connection before sending the whole body.",
+                       code="IncompleteBody", status=400)
+    return message.get("body", b""), bool(message.get("more_body"))
 
 
 async def read_body(receive, limit: int) -> bytes:
     parts: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise AwsError("The client closed the connection before sending the whole body.",
-                           code="IncompleteBody", status=400)
-        chunk = message.get("body", b"")
+        chunk, more = await _next_chunk(receive)
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge()
         parts.append(chunk)
-        if not message.get("more_body"):
+        if not more:
             return b"".join(parts)
 
 
@@ -110,17 +128,13 @@ async def spool_payload(receive, req: HttpRequest, identity, directory: Path) ->
     try:
         with open(path, "wb") as fh:
             while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise AwsError("The client closed the connection before sending the whole body.",
-                                   code="IncompleteBody", status=400)
-                chunk = message.get("body", b"")
+                chunk, more = await _next_chunk(receive)
                 if chunk:
                     data = decoder.feed(chunk) if decoder else chunk
                     if data:
                         fh.write(data)
                         digests.update(data)
-                if not message.get("more_body"):
+                if not more:
                     break
             if decoder:
                 trailers = decoder.finish()

@@ -2,7 +2,7 @@
 
 * ``file:///…`` and plain paths — the local disk;
 * ``s3://bucket/key`` — the built-in object store (in-process, no HTTP), or, when
-  ``config.s3_endpoint_url`` is set, any S3 endpoint through s3fs (an optional extra);
+  ``config.s3_endpoint_url`` is set, any S3 endpoint through s3fs (installed separately);
 * anything else fsspec knows (``memory://``, ``gs://`` with gcsfs installed …) — fsspec's own.
 """
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+
 import base64
 import hashlib
+import re
 from collections import Counter
 
 from kamado.errors import AwsError, ValidationError
@@ -86,10 +88,18 @@ class RestXmlProtocol(RestProtocol):
     # --- requests ------------------------------------------------------------------------------
     def parse(self, operation, req: HttpRequest, uri_params: dict) -> dict:
         try:
-            return super().parse(operation, req, uri_params)
+            params = super().parse(operation, req, uri_params)
         except ValidationError as exc:
             # S3 has no ValidationException; a bad argument is InvalidArgument there.
             raise AwsError(exc.message, code="InvalidArgument", status=400) from None
+        where = _unrepresentable(params)
+        if where:
+            # Responses echo names, keys and markers; text XML 1.0 cannot carry would make the
+            # answer unreadable to every XML parser, so it is refused on the way in.
+            raise AwsError(f"The value of {where} contains characters that cannot appear in XML "
+                           "1.0 (control characters other than tab, newline and carriage return).",
+                           code="InvalidArgument", status=400)
+        return params
 
     def _type_error(self, exc: BadScalar) -> AwsError:
         where = ".".join(reversed(exc.path)) or "the request"
@@ -145,6 +155,26 @@ class RestXmlProtocol(RestProtocol):
         headers = {"content-type": _CONTENT_TYPE, "x-amz-request-id": request_id,
                    "x-amz-id-2": _host_id(request_id)}
         return HttpResponse(error.status, error_headers(error, headers), "".join(parts).encode("utf-8"))
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _unrepresentable(value, where: str = "") -> str | None:
+    """The path of the first string in ``value`` that XML 1.0 cannot represent, if any."""
+    if isinstance(value, str):
+        return where or "the request" if _NOT_XML.search(value) else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((str(i + 1), v) for i, v in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        found = _unrepresentable(item, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
 
 
 def _malformed() -> AwsError:

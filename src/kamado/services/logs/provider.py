@@ -54,7 +54,7 @@ class Logs(Provider):
 
     def __init__(self, platform) -> None:
         super().__init__(platform)
-        self.store: LogStore = getattr(platform, "logs", None) or LogStore(platform.db)
+        self.store: LogStore = platform.logs
 
     # --- naming the log group -------------------------------------------------------------
     def _group_name(self, request: dict, ctx: RequestContext) -> str:
