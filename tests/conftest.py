@@ -28,8 +28,10 @@ def free_port() -> int:
 class KamadoServer:
     """A kamado server in its own process, as a user starts it."""
 
-    def __init__(self, home: Path, database_url: str = "", region: str = "us-east-1") -> None:
+    def __init__(self, home: Path, database_url: str = "", region: str = "us-east-1",
+                 extra_env: dict[str, str] | None = None) -> None:
         self.home = home
+        self.extra_env = extra_env or {}
         self.port = free_port()
         self.region = region
         self.database_url = database_url
@@ -48,6 +50,7 @@ class KamadoServer:
                    AWS_CONFIG_FILE=str(self.aws_dir / "config"))
         if self.database_url:
             env["KAMADO_DATABASE_URL"] = self.database_url
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = 60.0) -> "KamadoServer":

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 
+from kamado.credentials import _read_ini_section
 from tests.conftest import PG_URL, KamadoServer
 
 
@@ -105,3 +106,24 @@ def test_cli_version_ops_config_credentials(tmp_path):
     assert re.search(r"account_id\s+│\s+123456789012\s+│\s+env", cfg)
     creds = kamado("credentials", env=env)
     assert re.search(r"aws_access_key_id\s+AKIA[A-Z2-7]{16}", creds)
+
+
+def test_keys_and_settings_from_env_and_config_file(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('account_id = "111122223333"\nregion = "eu-west-1"\n')
+    akid, secret = "AKIAEXPLICITKEY12345", "explicit/secret/key/for/tests+0123456789"
+    srv = KamadoServer(home, region="eu-west-1", extra_env={
+        "KAMADO_ACCESS_KEY_ID": akid, "KAMADO_SECRET_ACCESS_KEY": secret,
+        "KAMADO_ACCOUNT_ID": "444455556666"})  # the environment beats the file
+    srv.start()
+    try:
+        profile = _read_ini_section(srv.aws_dir / "credentials", "kamado")
+        assert (profile["aws_access_key_id"], profile["aws_secret_access_key"]) == (akid, secret)
+        assert not (home / "credentials").exists()  # explicit keys are not copied into the home
+        sm = boto3.client("sagemaker", endpoint_url=srv.endpoint, region_name="eu-west-1",
+                          aws_access_key_id=akid, aws_secret_access_key=secret)
+        arn = sm.create_experiment(ExperimentName="configured")["ExperimentArn"]
+        assert arn == "arn:aws:sagemaker:eu-west-1:444455556666:experiment/configured"
+    finally:
+        srv.stop()

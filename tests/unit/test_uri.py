@@ -1,6 +1,10 @@
-"""URI resolution and the fsspec filesystem over the built-in object store."""
+"""URI resolution, and the two S3 filesystems held to one behaviour: the built-in object store
+in-process, and an external S3 endpoint (here a real kamado server reached over HTTP)."""
 
 from __future__ import annotations
+
+import os
+from types import SimpleNamespace
 
 import pytest
 from fsspec.implementations.local import LocalFileSystem
@@ -8,6 +12,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 from kamado.config import Config
 from kamado.storage import uri as uri_mod
+from kamado.storage.external import ExternalS3FileSystem
 from kamado.storage.fs import KamadoObjectFileSystem
 from kamado.storage.objectstore import ObjectStore
 from kamado.storage.uri import filesystem, open_uri, split_s3_uri
@@ -21,11 +26,53 @@ def store(tmp_path):
     s.close()
 
 
+def _external_config(server, home) -> Config:
+    akid, secret = server.keys
+    return Config(home=home, s3_endpoint_url=server.endpoint, s3_access_key_id=akid,
+                  s3_secret_access_key=secret)
+
+
+def _empty_buckets(s3, *names) -> None:
+    for name in names:
+        try:
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])]
+        except s3.exceptions.NoSuchBucket:
+            continue
+        for upload in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"])
+        if keys:
+            s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": k} for k in keys]})
+        s3.delete_bucket(Bucket=name)
+
+
+@pytest.fixture(params=["builtin", "external"])
+def backend(request, tmp_path):
+    """fs: the filesystem for s3://bkt; put/read/leftovers: a side door to the same bucket;
+    uri_kwargs: what open_uri needs to reach it."""
+    if request.param == "builtin":
+        store = request.getfixturevalue("store")
+        fs, path = filesystem("s3://bkt", objects=store)
+        return SimpleNamespace(
+            fs=fs, uri_kwargs={"objects": store},
+            put=lambda key, data: store.put_object("bkt", key, data),
+            read=lambda key: store.read_object("bkt", key),
+            leftovers=lambda: list((store.root / "tmp").iterdir()))
+    server = request.getfixturevalue("server")
+    s3 = server.client("s3")
+    _empty_buckets(s3, "bkt", "fresh-bucket")  # the server is shared by this worker's tests
+    s3.create_bucket(Bucket="bkt")
+    config = _external_config(server, tmp_path / "home")
+    fs, path = filesystem("s3://bkt", config=config)
+    return SimpleNamespace(
+        fs=fs, uri_kwargs={"config": config},
+        put=lambda key, data: s3.put_object(Bucket="bkt", Key=key, Body=data),
+        read=lambda key: s3.get_object(Bucket="bkt", Key=key)["Body"].read(),
+        leftovers=lambda: s3.list_multipart_uploads(Bucket="bkt").get("Uploads", []))
+
+
 @pytest.fixture
-def fs(store):
-    fs, path = filesystem("s3://bkt", objects=store)
-    assert path == "bkt"
-    return fs
+def fs(backend):
+    return backend.fs
 
 
 def test_schemes_resolve(tmp_path, store):
@@ -57,33 +104,51 @@ def test_config_opens_the_store_once(tmp_path):
     uri_mod._stores.clear()
 
 
-def test_external_endpoint_needs_s3fs(tmp_path, monkeypatch):
-    config = Config(home=tmp_path, s3_endpoint_url="http://127.0.0.1:9000")
-    monkeypatch.setitem(__import__("sys").modules, "s3fs", None)  # as if not installed
-    with pytest.raises(RuntimeError, match="s3fs"):
-        filesystem("s3://bkt/k", config=config)
+def test_external_endpoint_is_reached_with_the_configured_keys(server, tmp_path):
+    config = _external_config(server, tmp_path)
+    fs, path = filesystem("s3://bkt/k", config=config)
+    assert isinstance(fs, ExternalS3FileSystem) and path == "bkt/k"
+    wrong = Config(home=tmp_path, s3_endpoint_url=server.endpoint,
+                   s3_access_key_id=config.s3_access_key_id, s3_secret_access_key="not-the-secret")
+    bad, _ = filesystem("s3://bkt/k", config=wrong)
+    with pytest.raises(PermissionError, match="SignatureDoesNotMatch"):
+        bad.ls("")
 
 
-def test_write_read_roundtrip(fs, store):
+def test_write_read_roundtrip(fs, backend):
     with fs.open("bkt/dir/data.txt", "w") as f:
         f.write("line 1\nline 2\n")
-    assert store.read_object("bkt", "dir/data.txt") == b"line 1\nline 2\n"
+    assert backend.read("dir/data.txt") == b"line 1\nline 2\n"
     with fs.open("bkt/dir/data.txt", "r") as f:
         assert f.readlines() == ["line 1\n", "line 2\n"]
     assert fs.cat_file("bkt/dir/data.txt", start=5, end=6) == b"1"
     assert fs.cat_file("bkt/dir/data.txt", start=-7) == b"line 2\n"
-    with open_uri("s3://bkt/dir/data.txt", "rb", objects=store) as f:
+    with open_uri("s3://bkt/dir/data.txt", "rb", **backend.uri_kwargs) as f:
         assert f.read(4) == b"line"
 
 
-def test_failed_write_publishes_nothing(fs, store):
+@pytest.mark.parametrize("size", [15, 9 * 1024 * 1024])  # one request, or parts of an upload
+def test_failed_write_publishes_nothing(fs, backend, size):
     fs.pipe_file("bkt/k", b"old")
     with pytest.raises(RuntimeError):
         with fs.open("bkt/k", "wb") as f:
-            f.write(b"half of the new")
+            f.write(os.urandom(size))
             raise RuntimeError("writer died")
     assert fs.cat_file("bkt/k") == b"old"
-    assert list((store.root / "tmp").iterdir()) == []
+    assert backend.leftovers() == []
+
+
+def test_large_write_goes_in_parts_and_reads_back_by_range(fs, backend):
+    data = os.urandom(19 * 1024 * 1024)
+    with fs.open("bkt/big.bin", "wb", block_size=8 * 1024 * 1024) as f:
+        for i in range(0, len(data), 3 * 1024 * 1024):
+            f.write(data[i:i + 3 * 1024 * 1024])
+    assert backend.read("big.bin") == data
+    assert fs.info("bkt/big.bin")["size"] == len(data)
+    with fs.open("bkt/big.bin", "rb") as f:
+        f.seek(10 * 1024 * 1024)
+        assert f.read(1000) == data[10 * 1024 * 1024:10 * 1024 * 1024 + 1000]
+    assert fs.cat_file("bkt/big.bin", start=len(data) - 5) == data[-5:]
 
 
 def test_exclusive_create(fs):
@@ -96,10 +161,10 @@ def test_exclusive_create(fs):
     assert fs.cat_file("bkt/once") == b"1"
 
 
-def test_directory_emulation(fs, store):
+def test_directory_emulation(fs, backend):
     for key in ("a/1.txt", "a/2.txt", "a/b/3.txt", "top.txt"):
         fs.pipe_file(f"bkt/{key}", key.encode())
-    store.put_object("bkt", "marker/", b"")  # a console-made "folder" object
+    backend.put("marker/", b"")  # a console-made "folder" object
     assert fs.ls("bkt", detail=False) == ["bkt/a", "bkt/marker", "bkt/top.txt"]
     assert fs.ls("s3://bkt/a/", detail=False) == ["bkt/a/1.txt", "bkt/a/2.txt", "bkt/a/b"]
     assert fs.ls("bkt/marker", detail=False) == []

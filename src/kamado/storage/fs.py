@@ -1,9 +1,9 @@
 """An fsspec filesystem over the built-in object store, so ``s3://`` URIs work in-process.
 
-Paths are ``bucket/key`` as with s3fs, so code written against one works against the other.
-Directories are emulated the way S3 tools do: ``a/b`` is a directory when some key starts with
-``a/b/``; a bucket is a top-level directory. Writes go to a file under the store's ``tmp/`` and
-become the object only on a clean close.
+Paths are ``bucket/key`` as with s3fs (see :mod:`kamado.storage.bucketfs`). Directories are
+emulated the way S3 tools do: ``a/b`` is a directory when some key starts with ``a/b/``; a bucket
+is a top-level directory. Writes go to a file under the store's ``tmp/`` and become the object
+only on a clean close.
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from fsspec.spec import AbstractFileSystem
-
 from kamado.errors import AwsError
 from kamado.gateway.http import FileRange, Payload
+from kamado.storage.bucketfs import BucketFileSystem, os_error
 from kamado.storage.objectstore import ObjectInfo, ObjectStore
 
-_MISSING = ("NoSuchKey", "NoSuchBucket", "NoSuchUpload")
 _RETRIES = 8
 
 
@@ -30,11 +28,7 @@ def _as_os_errors(path: str):
     try:
         yield
     except AwsError as exc:
-        if exc.code in _MISSING:
-            raise FileNotFoundError(path) from exc
-        if exc.code == "PreconditionFailed":
-            raise FileExistsError(path) from exc
-        raise OSError(f"{path}: {exc.code}: {exc.message}") from exc
+        raise os_error(exc.code, exc.message, path) from exc
 
 
 class _ObjectWriter(io.BufferedIOBase):
@@ -95,40 +89,17 @@ class _ObjectWriter(io.BufferedIOBase):
             self.close()
 
 
-class KamadoObjectFileSystem(AbstractFileSystem):
-    protocol = ("s3", "s3a")
-    root_marker = ""
-    cachable = False  # instances hold a live store; fsspec's instance cache would pin it
-
+class KamadoObjectFileSystem(BucketFileSystem):
     def __init__(self, objects: ObjectStore, region: str = "us-east-1", **kwargs) -> None:
         super().__init__(**kwargs)
         self.objects = objects
         self.region = region
-
-    @classmethod
-    def _strip_protocol(cls, path):
-        if isinstance(path, list):
-            return [cls._strip_protocol(p) for p in path]
-        path = str(path)
-        for proto in ("s3://", "s3a://"):
-            if path.startswith(proto):
-                path = path[len(proto):]
-        return path.lstrip("/").rstrip("/")
-
-    @staticmethod
-    def split_path(path: str) -> tuple[str, str]:
-        bucket, _, key = KamadoObjectFileSystem._strip_protocol(path).partition("/")
-        return bucket, key
 
     # --- looking -------------------------------------------------------------------------------
     @staticmethod
     def _file_entry(o: ObjectInfo) -> dict:
         return {"name": f"{o.bucket}/{o.key}", "size": o.size, "type": "file", "ETag": o.etag,
                 "LastModified": o.last_modified, "ContentType": o.content_type}
-
-    @staticmethod
-    def _dir_entry(name: str) -> dict:
-        return {"name": name, "size": 0, "type": "directory"}
 
     def _bucket_exists(self, bucket: str) -> bool:
         try:
@@ -219,17 +190,6 @@ class KamadoObjectFileSystem(AbstractFileSystem):
             out[path] = self._dir_entry(path)
         names = sorted(out)
         return {n: out[n] for n in names} if detail else names
-
-    def modified(self, path):
-        info = self.info(path)
-        if info["type"] != "file":
-            raise IsADirectoryError(path)
-        return info["LastModified"]
-
-    created = modified
-
-    def ukey(self, path):
-        return self.info(path).get("ETag") or super().ukey(path)
 
     # --- reading -------------------------------------------------------------------------------
     def _open_blob(self, bucket: str, key: str):
@@ -333,12 +293,6 @@ class KamadoObjectFileSystem(AbstractFileSystem):
             if key and not create_parents:
                 raise FileNotFoundError(bucket)
             self.objects.create_bucket(bucket, self.region)
-
-    def makedirs(self, path, exist_ok=False) -> None:
-        bucket, key = self.split_path(path)
-        if not key and self._bucket_exists(bucket) and not exist_ok:
-            raise FileExistsError(path)
-        self.mkdir(path, create_parents=True)
 
     def rmdir(self, path) -> None:
         bucket, key = self.split_path(path)

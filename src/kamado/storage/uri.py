@@ -2,7 +2,7 @@
 
 * ``file:///…`` and plain paths — the local disk;
 * ``s3://bucket/key`` — the built-in object store (in-process, no HTTP), or, when
-  ``config.s3_endpoint_url`` is set, any S3 endpoint through s3fs (installed separately);
+  ``config.s3_endpoint_url`` is set, any S3 endpoint (:mod:`kamado.storage.external`);
 * anything else fsspec knows (``memory://``, ``gs://`` with gcsfs installed …) — fsspec's own.
 """
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import fsspec
 from fsspec.spec import AbstractFileSystem
 
+from kamado.storage.external import ExternalS3FileSystem
 from kamado.storage.fs import KamadoObjectFileSystem
 from kamado.storage.objectstore import ObjectStore
 
@@ -58,17 +59,9 @@ def store_for(config: "Config") -> ObjectStore:
 
 
 def _external_s3(config: "Config") -> AbstractFileSystem:
-    try:
-        import s3fs
-    except ImportError:
-        raise RuntimeError(
-            "KAMADO_S3_ENDPOINT_URL is set, so s3:// URIs go to an external S3 endpoint, which "
-            "needs the s3fs package: pip install s3fs") from None
-    return s3fs.S3FileSystem(
-        endpoint_url=config.s3_endpoint_url,
-        key=config.s3_access_key_id or None,
-        secret=config.s3_secret_access_key or None,
-        client_kwargs={"region_name": config.region})
+    return ExternalS3FileSystem(
+        endpoint_url=config.s3_endpoint_url, key=config.s3_access_key_id or None,
+        secret=config.s3_secret_access_key or None, region=config.region)
 
 
 def filesystem(uri: str, config: "Config | None" = None,
