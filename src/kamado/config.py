@@ -29,6 +29,9 @@ SETTINGS: list[Setting] = [
             "external S3 endpoint for s3:// URIs; empty means the built-in object store"),
     Setting("s3_access_key_id", "KAMADO_S3_ACCESS_KEY_ID", "", "access key for the external S3 endpoint"),
     Setting("s3_secret_access_key", "KAMADO_S3_SECRET_ACCESS_KEY", "", "secret for the external S3 endpoint"),
+    Setting("object_fsync", "KAMADO_OBJECT_FSYNC", False,
+            "fsync each object write so it also survives power loss (slower PutObject); "
+            "without it writes are atomic and survive a killed server"),
     Setting("access_key_id", "KAMADO_ACCESS_KEY_ID", "", "root access key id (generated at first start if empty)"),
     Setting("secret_access_key", "KAMADO_SECRET_ACCESS_KEY", "", "root secret access key"),
     Setting("write_aws_profile", "KAMADO_WRITE_AWS_PROFILE", True,
@@ -59,6 +62,7 @@ class Config:
     s3_endpoint_url: str = ""
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
+    object_fsync: bool = False
     access_key_id: str = ""
     secret_access_key: str = ""
     write_aws_profile: bool = True

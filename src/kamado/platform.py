@@ -22,7 +22,7 @@ class Platform:
         self.db.upgrade()
         self.resources = Resources(self.db)
         self.logs = LogStore(self.db)  # later layers (training, endpoints) write here too
-        self.objects = ObjectStore(config.objects_dir)
+        self.objects = ObjectStore(config.objects_dir, fsync=config.object_fsync)
         self.services = ServiceRegistry(self)
 
     def secret_for(self, access_key_id: str) -> str | None:

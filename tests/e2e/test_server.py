@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import boto3
 import pytest
@@ -58,8 +59,11 @@ def test_sigint_shuts_down_cleanly(fresh_server):
 
 def test_requests_are_logged_one_line_each(server, sm):
     sm.list_experiments()
-    log = server.log_path.read_text()
-    assert re.search(r"sagemaker ListExperiments 200 [\d.]+ms", log)
+    # The line is written once the response is out, so it can trail the client a little.
+    deadline = time.monotonic() + 10
+    while not re.search(r"sagemaker ListExperiments 200 [\d.]+ms", server.log_path.read_text()):
+        assert time.monotonic() < deadline, "no log line for ListExperiments"
+        time.sleep(0.02)
 
 
 def _restart_roundtrip(srv: KamadoServer):
@@ -87,7 +91,9 @@ def test_everything_survives_kill_9_on_postgres(tmp_path):
     from tests.pg import fresh_schema_url
 
     with fresh_schema_url(PG_URL) as url:
-        srv = KamadoServer(tmp_path / "home", database_url=url)
+        # With every object write fsync'd, as a team would run it.
+        srv = KamadoServer(tmp_path / "home", database_url=url,
+                           extra_env={"KAMADO_OBJECT_FSYNC": "true"})
         try:
             _restart_roundtrip(srv)
         finally:

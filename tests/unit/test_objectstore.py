@@ -39,9 +39,12 @@ def blob_files(root: Path) -> list[Path]:
     return [p for p in (root / "blobs").rglob("*") if p.is_file()]
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = ObjectStore(tmp_path / "objects")
+@pytest.fixture(params=[True, False], ids=["fsync", "no-fsync"])
+def store(tmp_path, request):
+    """Both durability settings keep the same behaviour; only power-loss safety differs."""
+    s = ObjectStore(tmp_path / "objects", fsync=request.param)
+    assert s.blobs.fsync is request.param
+    assert s.index._conn.execute("PRAGMA synchronous").fetchone()[0] == (2 if request.param else 1)
     s.create_bucket("bkt")
     yield s
     s.close()

@@ -108,7 +108,8 @@ class Gateway:
 
         if operation is not None and _has_streaming_payload(operation):
             identity = auth.verify(req, self._secret_for, default_region=self.config.region)
-            req.payload = await spool_payload(receive, req, identity, self._spool_dir)
+            req.payload = await spool_payload(receive, req, identity, self._spool_dir,
+                                              fsync=self.config.object_fsync)
         else:
             if protocol.name not in ("json", "query"):
                 req.body = route_req.body = await self._read(receive, req)

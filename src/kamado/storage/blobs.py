@@ -36,11 +36,24 @@ class Written:
 
 
 class Blobs:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, fsync: bool = True) -> None:
+        # fsync=False keeps every write atomic and safe from a killed process (the OS still
+        # holds the bytes) but not from power loss: the ``object_fsync`` setting.
+        self.fsync = fsync
         self.dir = root / "blobs"
         self.tmp = root / "tmp"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def sync(self, fh) -> None:
+        """Make an open file's bytes durable before anything names it."""
+        fh.flush()
+        if self.fsync:
+            os.fsync(fh.fileno())
+
+    def sync_dir(self, path: Path) -> None:
+        if self.fsync:
+            fsync_dir(path)
 
     def path(self, blob_id: str) -> Path:
         return self.dir / blob_id[:2] / blob_id
@@ -63,13 +76,12 @@ class Blobs:
             try:
                 with open(src, "rb") as fin, open(staged, "wb") as fout:
                     shutil.copyfileobj(fin, fout, _CHUNK)
-                    fout.flush()
-                    os.fsync(fout.fileno())
+                    self.sync(fout)
                 os.rename(staged, dest)
             finally:
                 staged.unlink(missing_ok=True)
             src.unlink(missing_ok=True)
-        fsync_dir(dest.parent)
+        self.sync_dir(dest.parent)
         return blob_id
 
     def write(self, chunks: Iterable[bytes], digests: dict | None = None) -> Written:
@@ -86,8 +98,7 @@ class Blobs:
                     for h in digests.values():
                         h.update(chunk)
                     size += len(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
+                self.sync(fh)
             blob_id = self.adopt(tmp)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -105,7 +116,7 @@ class Blobs:
             raise
         except OSError:  # no hard links here (some network or FAT file systems): copy
             return self.write(read_range(self.path(blob_id))).blob_id
-        fsync_dir(dest.parent)
+        self.sync_dir(dest.parent)
         return new_id
 
     def remove(self, blob_id: str | None) -> None:

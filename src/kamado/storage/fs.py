@@ -70,8 +70,7 @@ class _ObjectWriter(io.BufferedIOBase):
         if self.closed:
             return
         try:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            self._objects.blobs.sync(self._fh)
             self._fh.close()
             payload = Payload(self._path, self._size, self._md5.hexdigest())
             with _as_os_errors(f"{self._bucket}/{self._key}"):

@@ -70,14 +70,15 @@ class Index:
     while one writes, and write transactions start IMMEDIATE so they queue instead of failing.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fsync: bool = True) -> None:
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
                                      timeout=30.0)
         self._conn.execute("PRAGMA journal_mode=WAL")
         # FULL: once a commit returns, the row survives power loss — the old blob is deleted
         # right after, so a commit that could roll back would leave a row without its bytes.
-        self._conn.execute("PRAGMA synchronous=FULL")
+        # NORMAL (object_fsync off) still survives a killed process, as SQLite documents.
+        self._conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
         # Every statement is IF NOT EXISTS, so two processes opening a new store both succeed.
         self._conn.executescript(_SCHEMA)
         self._conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', ?)",

@@ -163,11 +163,11 @@ _PART_COLUMNS = "part_number, size, etag, modified, checksums, blob"
 class ObjectStore:
     MIN_PART_SIZE = MIN_PART_SIZE
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, fsync: bool = True) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.blobs = Blobs(self.root)
-        self.index = Index(self.root / "index.db")
+        self.blobs = Blobs(self.root, fsync=fsync)
+        self.index = Index(self.root / "index.db", fsync=fsync)
         # (tmp files, orphan blobs) removed at open, for logs and tests.
         self.swept = (0, 0)
         self._lock_file = open(self.root / "lock", "a+")

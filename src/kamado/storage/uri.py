@@ -54,7 +54,7 @@ def store_for(config: "Config") -> ObjectStore:
     with _stores_lock:
         store = _stores.get(root)
         if store is None:
-            store = _stores[root] = ObjectStore(root)
+            store = _stores[root] = ObjectStore(root, fsync=config.object_fsync)
         return store
 
 

@@ -29,7 +29,7 @@ class Route:
     required_query: tuple[str, ...]
     required_headers: tuple[str, ...]
     known_query: frozenset[str]
-    known_headers: tuple[str, ...]
+    known_headers: frozenset[str]
     deprecated: bool
 
 
@@ -97,7 +97,7 @@ def _route(operation) -> Route:
                 if name in required:
                     required_headers.append(wire.lower())
     return Route(operation, (), tuple(required_query), tuple(required_headers),
-                 frozenset(known_query), tuple(known_headers), bool(operation.deprecated))
+                 frozenset(known_query), frozenset(known_headers), bool(operation.deprecated))
 
 
 class RouteTable:
@@ -125,6 +125,7 @@ class RouteTable:
         query = {}
         for k, v in query_pairs:
             query.setdefault(k, v)
+        header_names = {k.lower() for k in req.headers}  # routes hold lower-case names
         best, best_score, best_labels = None, None, None
         for group in self._by_method.get(method, ()):
             m = group.regex.match(req.path)
@@ -137,7 +138,7 @@ class RouteTable:
                         break
                     literal_hits += 1
                 else:
-                    score = (literal_hits, group.literal_length, *self._fit(route, query, req.headers),
+                    score = (literal_hits, group.literal_length, *self._fit(route, query, header_names),
                              not route.deprecated, -len(route.operation.name))
                     if best_score is None or score > best_score:
                         best, best_score, best_labels = route, score, (group, m)
@@ -150,13 +151,13 @@ class RouteTable:
         return best.operation, labels
 
     @staticmethod
-    def _fit(route: Route, query: dict, headers) -> tuple[bool, int, int]:
+    def _fit(route: Route, query: dict, names: set[str]) -> tuple[bool, int, int]:
         present = 0
         for key in route.required_query:
             present += key in query
         for name in route.required_headers:
-            present += name in headers
+            present += name in names
         complete = present == len(route.required_query) + len(route.required_headers)
         used = sum(1 for key in query if key in route.known_query)
-        used += sum(1 for name in route.known_headers if name in headers)
+        used += len(route.known_headers & names)
         return (complete, present, used)
