@@ -68,5 +68,117 @@ class BucketFileSystem(AbstractFileSystem):
             raise FileExistsError(path)
         self.mkdir(path, create_parents=True)
 
+    # --- what each backend provides ---------------------------------------------------------
     def _bucket_exists(self, bucket: str) -> bool:
         raise NotImplementedError
+
+    def _bucket_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def _head(self, bucket: str, key: str) -> dict | None:
+        """The file entry of ``bucket/key``; None if no such key; FileNotFoundError if no bucket."""
+        raise NotImplementedError
+
+    def _listing(self, bucket: str, prefix: str, delimiter: str = "", limit: int | None = None):
+        """("file", entry) for each key under ``prefix`` and ("dir", common prefix) for each
+        folder when ``delimiter`` is given, all pages, at most ``limit`` keys if given."""
+        raise NotImplementedError
+
+    def _delete_keys(self, bucket: str, keys: list[str]) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _entry(bucket: str, key: str, size: int, etag: str, modified, ctype=None) -> dict:
+        return {"name": f"{bucket}/{key}", "size": size, "type": "file", "ETag": etag,
+                "LastModified": modified, "ContentType": ctype}
+
+    # --- the filesystem, on those ------------------------------------------------------------
+    def info(self, path, **kwargs) -> dict:
+        path = self._strip_protocol(path)
+        bucket, key = self.split_path(path)
+        if not bucket:
+            return self._dir_entry("")
+        if not key:
+            if self._bucket_exists(bucket):
+                return self._dir_entry(bucket)
+            raise FileNotFoundError(path)
+        entry = self._head(bucket, key)
+        if entry is not None:
+            return entry
+        if any(True for _ in self._listing(bucket, key + "/", limit=1)):
+            return self._dir_entry(path)
+        raise FileNotFoundError(path)
+
+    def ls(self, path, detail=True, **kwargs):
+        path = self._strip_protocol(path)
+        bucket, key = self.split_path(path)
+        if not bucket:
+            entries = [self._dir_entry(name) for name in self._bucket_names()]
+        else:
+            prefix = f"{key}/" if key else ""
+            entries = []
+            for kind, item in self._listing(bucket, prefix, "/"):
+                if kind == "dir":
+                    entries.append(self._dir_entry(f"{bucket}/{item.rstrip('/')}"))
+                elif item["name"] != f"{bucket}/{prefix}":  # a "dir/" marker is the dir itself
+                    entries.append(item)
+            entries.sort(key=lambda e: e["name"])
+            if not entries and key:
+                entries = [self.info(path)]  # a file lists as itself; a missing path raises
+                if entries[0]["type"] == "directory":
+                    entries = []
+        return entries if detail else [e["name"] for e in entries]
+
+    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
+        path = self._strip_protocol(path)
+        bucket, key = self.split_path(path)
+        if maxdepth is not None or not bucket:
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail,
+                                **kwargs)
+        out: dict[str, dict] = {}
+        if key:
+            try:
+                entry = self._head(bucket, key)
+            except FileNotFoundError:
+                entry = None
+            if entry is not None:
+                out[path] = entry
+        elif not self._bucket_exists(bucket):
+            return {} if detail else []
+        for _, entry in self._listing(bucket, f"{key}/" if key else ""):
+            name = entry["name"]
+            if name.endswith("/") and entry["size"] == 0:  # a "folder" marker object
+                if withdirs:
+                    out[name.rstrip("/")] = self._dir_entry(name.rstrip("/"))
+                continue
+            out[name] = entry
+            if withdirs:  # every folder between ``path`` and the file
+                parent = name.rsplit("/", 1)[0]
+                while len(parent) > len(path):
+                    out.setdefault(parent, self._dir_entry(parent))
+                    parent = parent.rsplit("/", 1)[0]
+        if withdirs and out and path not in out:
+            out[path] = self._dir_entry(path)
+        names = sorted(out)
+        return {n: out[n] for n in names} if detail else names
+
+    def rm_file(self, path) -> None:
+        bucket, key = self.split_path(path)
+        if not key:
+            return self.rmdir(bucket)
+        self._delete_keys(bucket, [key])
+
+    def rm(self, path, recursive=False, maxdepth=None) -> None:
+        paths = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
+        by_bucket: dict[str, list[str]] = {}
+        buckets = []
+        for p in paths:
+            bucket, key = self.split_path(p)
+            if key:
+                by_bucket.setdefault(bucket, []).append(key)
+            else:
+                buckets.append(bucket)
+        for bucket, keys in by_bucket.items():
+            self._delete_keys(bucket, keys)
+        for bucket in buckets:
+            self.rmdir(bucket)

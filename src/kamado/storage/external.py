@@ -43,12 +43,7 @@ class ExternalS3FileSystem(BucketFileSystem):
             aws_access_key_id=key or None, aws_secret_access_key=secret or None,
             config=BotoConfig(retries={"max_attempts": 3, "mode": "standard"}))
 
-    # --- looking -------------------------------------------------------------------------------
-    @staticmethod
-    def _file_entry(bucket: str, key: str, size: int, etag: str, modified, ctype=None) -> dict:
-        return {"name": f"{bucket}/{key}", "size": size, "type": "file", "ETag": etag,
-                "LastModified": modified, "ContentType": ctype}
-
+    # --- what the base class builds on ----------------------------------------------------------
     def _bucket_exists(self, bucket: str) -> bool:
         try:
             self.client.head_bucket(Bucket=bucket)
@@ -56,99 +51,42 @@ class ExternalS3FileSystem(BucketFileSystem):
         except ClientError:
             return False
 
-    def _pages(self, bucket: str, prefix: str, delimiter: str = ""):
-        """(kind, item) for every key ("file", listing entry) and common prefix ("dir", str)."""
+    def _bucket_names(self) -> list[str]:
+        with _as_os_errors(""):
+            return [b["Name"] for b in self.client.list_buckets().get("Buckets", [])]
+
+    def _head(self, bucket: str, key: str) -> dict | None:
+        try:
+            head = self.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["ResponseMetadata"].get("HTTPStatusCode") != 404:
+                with _as_os_errors(f"{bucket}/{key}"):
+                    raise
+            if not self._bucket_exists(bucket):  # HEAD has no body to tell key from bucket
+                raise FileNotFoundError(bucket) from None
+            return None
+        return self._entry(bucket, key, head["ContentLength"], head["ETag"],
+                           head["LastModified"], head.get("ContentType"))
+
+    def _listing(self, bucket: str, prefix: str, delimiter: str = "", limit: int | None = None):
         kwargs = {"Bucket": bucket, "Prefix": prefix}
         if delimiter:
             kwargs["Delimiter"] = delimiter
+        if limit:
+            kwargs["PaginationConfig"] = {"MaxItems": limit}
         with _as_os_errors(f"{bucket}/{prefix}"):
             for page in self.client.get_paginator("list_objects_v2").paginate(**kwargs):
                 for o in page.get("Contents", []):
-                    yield "file", o
+                    yield "file", self._entry(bucket, o["Key"], o["Size"], o["ETag"],
+                                              o["LastModified"])
                 for p in page.get("CommonPrefixes", []):
                     yield "dir", p["Prefix"]
 
-    def info(self, path, **kwargs) -> dict:
-        path = self._strip_protocol(path)
-        bucket, key = self.split_path(path)
-        if not bucket:
-            return self._dir_entry("")
-        if not key:
-            if self._bucket_exists(bucket):
-                return self._dir_entry(bucket)
-            raise FileNotFoundError(path)
-        try:
-            head = self.client.head_object(Bucket=bucket, Key=key)
-            return self._file_entry(bucket, key, head["ContentLength"], head["ETag"],
-                                    head["LastModified"], head.get("ContentType"))
-        except ClientError as exc:
-            status = exc.response["ResponseMetadata"].get("HTTPStatusCode")
-            if status != 404:
-                with _as_os_errors(path):
-                    raise
-        try:
-            listed = self.client.list_objects_v2(Bucket=bucket, Prefix=key + "/", MaxKeys=1)
-        except ClientError:
-            raise FileNotFoundError(path) from None
-        if listed.get("KeyCount", 0):
-            return self._dir_entry(path)
-        raise FileNotFoundError(path)
-
-    def ls(self, path, detail=True, **kwargs):
-        path = self._strip_protocol(path)
-        bucket, key = self.split_path(path)
-        if not bucket:
-            with _as_os_errors(""):
-                names = [b["Name"] for b in self.client.list_buckets().get("Buckets", [])]
-            entries = [self._dir_entry(n) for n in names]
-        else:
-            prefix = f"{key}/" if key else ""
-            entries = []
-            for kind, item in self._pages(bucket, prefix, "/"):
-                if kind == "dir":
-                    entries.append(self._dir_entry(f"{bucket}/{item.rstrip('/')}"))
-                elif item["Key"] != prefix:  # a "dir/" marker object is the directory itself
-                    entries.append(self._file_entry(bucket, item["Key"], item["Size"],
-                                                    item["ETag"], item["LastModified"]))
-            entries.sort(key=lambda e: e["name"])
-            if not entries and key:
-                entries = [self.info(path)]
-                if entries[0]["type"] == "directory":
-                    entries = []
-        return entries if detail else [e["name"] for e in entries]
-
-    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
-        path = self._strip_protocol(path)
-        bucket, key = self.split_path(path)
-        if maxdepth is not None or not bucket:
-            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail,
-                                **kwargs)
-        out: dict[str, dict] = {}
-        if key:
-            try:
-                info = self.info(path)
-                if info["type"] == "file":
-                    out[path] = info
-            except FileNotFoundError:
-                pass
-        elif not self._bucket_exists(bucket):
-            return {} if detail else []
-        for _, o in self._pages(bucket, f"{key}/" if key else ""):
-            name = f"{bucket}/{o['Key']}"
-            if o["Key"].endswith("/") and o["Size"] == 0:
-                if withdirs:
-                    out[name.rstrip("/")] = self._dir_entry(name.rstrip("/"))
-                continue
-            out[name] = self._file_entry(bucket, o["Key"], o["Size"], o["ETag"], o["LastModified"])
-            if withdirs:
-                parent = name.rsplit("/", 1)[0]
-                while len(parent) > len(path):
-                    out.setdefault(parent, self._dir_entry(parent))
-                    parent = parent.rsplit("/", 1)[0]
-        if withdirs and out and path not in out:
-            out[path] = self._dir_entry(path)
-        names = sorted(out)
-        return {n: out[n] for n in names} if detail else names
+    def _delete_keys(self, bucket: str, keys: list[str]) -> None:
+        for i in range(0, len(keys), 1000):  # DeleteObjects takes 1000 keys a call
+            with _as_os_errors(bucket):
+                self.client.delete_objects(Bucket=bucket, Delete={
+                    "Objects": [{"Key": k} for k in keys[i:i + 1000]], "Quiet": True})
 
     # --- reading -------------------------------------------------------------------------------
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None,
@@ -216,28 +154,6 @@ class ExternalS3FileSystem(BucketFileSystem):
         (b1, k1), (b2, k2) = self.split_path(path1), self.split_path(path2)
         with _as_os_errors(path1):
             self.client.copy_object(Bucket=b2, Key=k2, CopySource={"Bucket": b1, "Key": k1})
-
-    def rm_file(self, path) -> None:
-        bucket, key = self.split_path(path)
-        if not key:
-            return self.rmdir(bucket)
-        with _as_os_errors(path):
-            self.client.delete_object(Bucket=bucket, Key=key)
-
-    def rm(self, path, recursive=False, maxdepth=None) -> None:
-        paths = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
-        by_bucket: dict[str, list[str]] = {}
-        buckets = []
-        for p in paths:
-            bucket, key = self.split_path(p)
-            (by_bucket.setdefault(bucket, []).append(key) if key else buckets.append(bucket))
-        for bucket, keys in by_bucket.items():
-            for i in range(0, len(keys), 1000):  # DeleteObjects takes 1000 keys a call
-                with _as_os_errors(bucket):
-                    self.client.delete_objects(Bucket=bucket, Delete={
-                        "Objects": [{"Key": k} for k in keys[i:i + 1000]], "Quiet": True})
-        for bucket in buckets:
-            self.rmdir(bucket)
 
     def mkdir(self, path, create_parents=True, **kwargs) -> None:
         bucket, key = self.split_path(path)

@@ -94,11 +94,9 @@ class KamadoObjectFileSystem(BucketFileSystem):
         self.objects = objects
         self.region = region
 
-    # --- looking -------------------------------------------------------------------------------
-    @staticmethod
-    def _file_entry(o: ObjectInfo) -> dict:
-        return {"name": f"{o.bucket}/{o.key}", "size": o.size, "type": "file", "ETag": o.etag,
-                "LastModified": o.last_modified, "ContentType": o.content_type}
+    # --- what the base class builds on ----------------------------------------------------------
+    def _file_entry(self, o: ObjectInfo) -> dict:
+        return self._entry(o.bucket, o.key, o.size, o.etag, o.last_modified, o.content_type)
 
     def _bucket_exists(self, bucket: str) -> bool:
         try:
@@ -107,88 +105,34 @@ class KamadoObjectFileSystem(BucketFileSystem):
         except AwsError:
             return False
 
-    def info(self, path, **kwargs) -> dict:
-        path = self._strip_protocol(path)
-        bucket, key = self.split_path(path)
-        if not bucket:
-            return self._dir_entry("")
-        if not key:
-            if self._bucket_exists(bucket):
-                return self._dir_entry(bucket)
-            raise FileNotFoundError(path)
+    def _bucket_names(self) -> list[str]:
+        return [b.name for b in self.objects.list_buckets()[0]]
+
+    def _head(self, bucket: str, key: str) -> dict | None:
         try:
             return self._file_entry(self.objects.get_object(bucket, key))
         except AwsError as exc:
-            if exc.code == "NoSuchBucket":
-                raise FileNotFoundError(path) from exc
-            if exc.code != "NoSuchKey":
-                raise
-        if self.objects.list_objects(bucket, key + "/", max_keys=1).objects:
-            return self._dir_entry(path)
-        raise FileNotFoundError(path)
+            if exc.code == "NoSuchKey":
+                return None
+            raise os_error(exc.code, exc.message, f"{bucket}/{key}") from exc
 
-    def _all(self, bucket: str, prefix: str, delimiter: str = ""):
+    def _listing(self, bucket: str, prefix: str, delimiter: str = "", limit: int | None = None):
         marker = None
         while True:
             with _as_os_errors(f"{bucket}/{prefix}"):
-                page = self.objects.list_objects(bucket, prefix, delimiter, 1000, marker)
-            yield from (("file", o) for o in page.objects)
+                page = self.objects.list_objects(bucket, prefix, delimiter, limit or 1000, marker)
+            yield from (("file", self._file_entry(o)) for o in page.objects)
             yield from (("dir", p) for p in page.prefixes)
-            if not page.truncated:
+            if not page.truncated or limit:
                 return
             marker = page.last
 
-    def ls(self, path, detail=True, **kwargs):
-        path = self._strip_protocol(path)
-        bucket, key = self.split_path(path)
-        if not bucket:
-            buckets, _ = self.objects.list_buckets()
-            entries = [self._dir_entry(b.name) for b in buckets]
-        else:
-            prefix = f"{key}/" if key else ""
-            entries = []
-            for kind, item in self._all(bucket, prefix, "/"):
-                if kind == "dir":
-                    entries.append(self._dir_entry(f"{bucket}/{item.rstrip('/')}"))
-                elif item.key != prefix:  # a "dir/" marker object is the directory itself
-                    entries.append(self._file_entry(item))
-            entries.sort(key=lambda e: e["name"])
-            if not entries and key:
-                entries = [self.info(path)]  # a file lists as itself; a missing path raises
-                if entries[0]["type"] == "directory":
-                    entries = []
-        return entries if detail else [e["name"] for e in entries]
-
-    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
-        path = self._strip_protocol(path)
-        bucket, key = self.split_path(path)
-        if maxdepth is not None or not bucket:
-            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail,
-                                **kwargs)
-        out: dict[str, dict] = {}
-        if key:
-            try:
-                out[path] = self._file_entry(self.objects.get_object(bucket, key))
-            except AwsError:
-                pass
-        elif not self._bucket_exists(bucket):
-            return {} if detail else []
-        for _, o in self._all(bucket, f"{key}/" if key else ""):
-            entry = self._file_entry(o)
-            if o.key.endswith("/") and o.size == 0:
-                if withdirs:
-                    out[entry["name"].rstrip("/")] = self._dir_entry(entry["name"].rstrip("/"))
-                continue
-            out[entry["name"]] = entry
-            if withdirs:  # every folder between ``path`` and the file
-                parent = entry["name"].rsplit("/", 1)[0]
-                while len(parent) > len(path):
-                    out.setdefault(parent, self._dir_entry(parent))
-                    parent = parent.rsplit("/", 1)[0]
-        if withdirs and out and path not in out:
-            out[path] = self._dir_entry(path)
-        names = sorted(out)
-        return {n: out[n] for n in names} if detail else names
+    def _delete_keys(self, bucket: str, keys: list[str]) -> None:
+        with _as_os_errors(bucket):
+            if len(keys) == 1:
+                self.objects.delete_object(bucket, keys[0])
+            else:
+                self.objects.delete_objects(bucket, keys)
 
     # --- reading -------------------------------------------------------------------------------
     def _open_blob(self, bucket: str, key: str):
@@ -262,29 +206,6 @@ class KamadoObjectFileSystem(BucketFileSystem):
             return
         with _as_os_errors(path1):
             self.objects.copy_object(b1, k1, b2, k2)
-
-    def rm_file(self, path) -> None:
-        bucket, key = self.split_path(path)
-        if not key:
-            return self.rmdir(bucket)
-        with _as_os_errors(path):
-            self.objects.delete_object(bucket, key)
-
-    def rm(self, path, recursive=False, maxdepth=None) -> None:
-        paths = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
-        by_bucket: dict[str, list[str]] = {}
-        buckets = []
-        for p in paths:
-            bucket, key = self.split_path(p)
-            if key:
-                by_bucket.setdefault(bucket, []).append(key)
-            else:
-                buckets.append(bucket)
-        for bucket, keys in by_bucket.items():
-            with _as_os_errors(bucket):
-                self.objects.delete_objects(bucket, keys)
-        for bucket in buckets:
-            self.rmdir(bucket)
 
     def mkdir(self, path, create_parents=True, **kwargs) -> None:
         bucket, key = self.split_path(path)
