@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 from kamado.storage import s3errors
+from kamado.storage.blobs import read_range
 
 # Digest size in bytes of every algorithm kamado computes.
 SIZES = {"CRC32": 4, "CRC32C": 4, "SHA1": 20, "SHA256": 32, "SHA512": 64, "MD5": 16}
@@ -21,7 +22,6 @@ SUPPORTED = tuple(SIZES)
 # Every algorithm botocore's S3 model can name, supported or not.
 KNOWN = SUPPORTED + ("CRC64NVME", "XXHASH64", "XXHASH3", "XXHASH128")
 CRC_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME")
-_CHUNK = 1024 * 1024
 
 
 def member(algorithm: str) -> str:
@@ -95,17 +95,9 @@ def of_file(path: Path, algorithms, start: int = 0, length: int | None = None) -
     hashers = {a: hasher(a) for a in algorithms}
     if not hashers:
         return {}
-    remaining = length
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        while remaining is None or remaining > 0:
-            chunk = fh.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
-            if not chunk:
-                break
-            if remaining is not None:
-                remaining -= len(chunk)
-            for h in hashers.values():
-                h.update(chunk)
+    for chunk in read_range(path, start, length):
+        for h in hashers.values():
+            h.update(chunk)
     return {a: encode(h.digest()) for a, h in hashers.items()}
 
 

@@ -132,6 +132,16 @@ def compile_filter_pattern(pattern: str | None) -> Callable[[str], bool]:
 
 # --- the store ----------------------------------------------------------------------------
 
+def _one(s, query, what: str, missing_ok: bool, for_update: bool):
+    """The one row ``query`` finds; None or ResourceNotFoundException naming ``what`` if none."""
+    if for_update:
+        query = query.with_for_update()
+    row = s.execute(query).mappings().first()
+    if row is None and not missing_ok:
+        raise not_found(what)
+    return row
+
+
 class LogStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -164,17 +174,10 @@ class LogStore:
 
     def _group(self, s, ctx, name: str, *, missing_ok: bool = False,
                for_update: bool = False) -> LogGroup | None:
-        query = sa.select(log_groups).where(
+        row = _one(s, sa.select(log_groups).where(
             log_groups.c.account_id == ctx.account_id, log_groups.c.region == ctx.region,
-            log_groups.c.name == name)
-        if for_update:
-            query = query.with_for_update()
-        row = s.execute(query).mappings().first()
-        if row is None:
-            if missing_ok:
-                return None
-            raise not_found("log group")
-        return LogGroup(**row, stored_bytes=self._group_bytes(s, row["id"]))
+            log_groups.c.name == name), "log group", missing_ok, for_update)
+        return None if row is None else LogGroup(**row, stored_bytes=self._group_bytes(s, row["id"]))
 
     @staticmethod
     def _group_bytes(s, group_id: int) -> int:
@@ -248,16 +251,10 @@ class LogStore:
     @staticmethod
     def _stream(s, group_id: int, name: str, *, missing_ok: bool = False,
                 for_update: bool = False) -> LogStream | None:
-        query = sa.select(log_streams).where(log_streams.c.group_id == group_id,
-                                             log_streams.c.name == name)
-        if for_update:
-            query = query.with_for_update()
-        row = s.execute(query).mappings().first()
-        if row is None:
-            if missing_ok:
-                return None
-            raise not_found("log stream")
-        return LogStream(**row)
+        row = _one(s, sa.select(log_streams).where(log_streams.c.group_id == group_id,
+                                                   log_streams.c.name == name),
+                   "log stream", missing_ok, for_update)
+        return None if row is None else LogStream(**row)
 
     def describe_streams(self, ctx, group: str, *, prefix: str | None = None,
                          order_by: str = "LogStreamName", descending: bool = False,
