@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import socket
 import sys
 import threading
 
@@ -43,6 +44,23 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+class CannotListen(RuntimeError):
+    """The port is taken or the address is not this machine's: nothing was started."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the server's socket before anything else starts, so a busy port fails cleanly."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock  # bound, not yet listening: clients are refused until the platform is ready
+
+
 def build(config: Config) -> tuple[Platform, object]:
     platform = Platform(config)
     return platform, create_app(platform)
@@ -50,6 +68,7 @@ def build(config: Config) -> tuple[Platform, object]:
 
 def serve(config: Config, *, announce=print, log_level: str = "INFO") -> None:
     configure_logging(log_level)
+    sock = listen(config.host, config.port)
     platform, app = build(config)
     profile_files = None
     if config.write_aws_profile:
@@ -60,7 +79,8 @@ def serve(config: Config, *, announce=print, log_level: str = "INFO") -> None:
         app, host=config.host, port=config.port, log_level="warning", access_log=False,
         lifespan="on", timeout_graceful_shutdown=10))
     try:
-        server.run()  # uvicorn installs SIGINT/SIGTERM handlers and drains in-flight requests
+        server.run(sockets=[sock])  # drains in-flight requests on SIGINT/SIGTERM
     finally:
+        sock.close()
         platform.close()
         logging.getLogger("kamado").info("kamado server stopped")

@@ -133,3 +133,20 @@ def test_keys_and_settings_from_env_and_config_file(tmp_path):
         assert arn == "arn:aws:sagemaker:eu-west-1:444455556666:experiment/configured"
     finally:
         srv.stop()
+
+
+def test_a_busy_port_is_reported_and_nothing_starts(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAMADO_", "AWS_"))}
+        env.update(KAMADO_HOME=str(tmp_path / "home"), KAMADO_PORT=str(port),
+                   KAMADO_WRITE_AWS_PROFILE="false")
+        out = subprocess.run([sys.executable, "-m", "kamado.cli.main", "server"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stdout
+    assert not (tmp_path / "home" / "kamado.db").exists()  # refused before the store opened

@@ -29,7 +29,7 @@ def server(host: Optional[str] = typer.Option(None, help="address to bind (defau
            home: Optional[Path] = HomeOption,
            log_level: str = typer.Option("INFO", help="server log level")) -> None:
     """Start the kamado server: every service on one endpoint."""
-    from kamado.server import serve
+    from kamado.server import CannotListen, serve
 
     config = _load(home, host=host, port=port)
 
@@ -44,7 +44,12 @@ def server(host: Optional[str] = typer.Option(None, help="address to bind (defau
         console.print("  try      boto3.Session(profile_name='kamado').client('sagemaker', "
                       f"endpoint_url='{cfg.endpoint_url}')")
 
-    serve(config, announce=announce, log_level=log_level.upper())
+    try:
+        serve(config, announce=announce, log_level=log_level.upper())
+    except CannotListen as exc:
+        console.print(f"[red]kamado: {exc}[/red] — is another server running there? "
+                      "Choose another port with --port or KAMADO_PORT.")
+        raise typer.Exit(1) from None
 
 
 @app.command()
