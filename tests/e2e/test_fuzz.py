@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import (ClientError, FlexibleChecksumError, MissingDependencyException,
                                  ParamValidationError)
 

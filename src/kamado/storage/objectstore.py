@@ -288,7 +288,7 @@ class ObjectStore:
         ``if_match`` / ``if_none_match`` make the write conditional on the current object,
         checked in the same transaction that replaces it.
         """
-        kb = key_bytes(key)
+        key_bytes(key)  # refuses an over-long key before any bytes move
         self._require_bucket(bucket)
         written = self._ingest(source)
         info = ObjectInfo(
