@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kamado.errors import AwsError, SerializationError, UnknownOperation
+from kamado.errors import AwsError, UnknownOperation
 from kamado.gateway.http import HttpRequest, HttpResponse
 from kamado.gateway.protocols import jsonshape
 from kamado.gateway.protocols.base import Protocol, add_raw_headers, error_headers, status_of
@@ -35,12 +35,7 @@ class JsonProtocol(Protocol):
         body = req.body.strip() if req.body else b""
         if not body:
             return {}
-        try:
-            raw = jsonshape.loads(body)
-        except ValueError:
-            raise SerializationError("The request body is not valid JSON.") from None
-        if not isinstance(raw, dict):
-            raise SerializationError("The request body must be a JSON object.")
+        raw = jsonshape.load_object(body)
         if shape is None:
             return {}
         return jsonshape.decode(shape, raw)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+from kamado.errors import SerializationError
 from kamado.gateway.protocols.scalars import (
     BadScalar, b64decode, b64encode, epoch_to_datetime, float_to_wire, format_timestamp,
     parse_timestamp,
@@ -29,6 +30,17 @@ def dumps(value) -> bytes:
 
 
 # --- decode (request bodies) -------------------------------------------------------------
+
+def load_object(body: bytes) -> dict:
+    """A request body that must be one JSON object, or the SerializationException AWS sends."""
+    try:
+        raw = loads(body)
+    except ValueError:
+        raise SerializationError("The request body is not valid JSON.") from None
+    if not isinstance(raw, dict):
+        raise SerializationError("The request body must be a JSON object.")
+    return raw
+
 
 def decode(shape, value):
     t = shape.type_name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kamado.errors import AwsError, SerializationError
+from kamado.errors import AwsError
 from kamado.gateway.http import HttpResponse
 from kamado.gateway.protocols import jsonshape
 from kamado.gateway.protocols.base import error_headers
@@ -15,13 +15,7 @@ class RestJsonProtocol(RestProtocol):
     name = "rest-json"
 
     def _decode_body(self, shape, body: bytes) -> dict:
-        try:
-            raw = jsonshape.loads(body)
-        except ValueError:
-            raise SerializationError("The request body is not valid JSON.") from None
-        if not isinstance(raw, dict):
-            raise SerializationError("The request body must be a JSON object.")
-        return jsonshape.decode(shape, raw)
+        return jsonshape.decode(shape, jsonshape.load_object(body))
 
     def _base_headers(self, request_id: str) -> dict:
         return {"x-amzn-requestid": request_id}

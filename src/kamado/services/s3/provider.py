@@ -355,12 +355,7 @@ class S3(Provider):
                      "IsTruncated": page.truncated}
         if contents:
             out["Contents"] = contents
-        if page.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": enc(p)} for p in page.prefixes]
-        if delimiter:
-            out["Delimiter"] = enc(delimiter)
-        if encode:
-            out["EncodingType"] = "url"
+        _add_grouping(out, page.prefixes, delimiter, encode, enc)
         return out, page
 
     def list_objects_v2(self, request: dict, ctx: RequestContext) -> dict:
@@ -511,14 +506,19 @@ class S3(Provider):
                      "MaxUploads": max_uploads, "IsTruncated": listed.truncated}
         if uploads:
             out["Uploads"] = uploads
-        if listed.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": enc(p)} for p in listed.prefixes]
-        if delimiter:
-            out["Delimiter"] = enc(delimiter)
-        if encode:
-            out["EncodingType"] = "url"
+        _add_grouping(out, listed.prefixes, delimiter, encode, enc)
         if listed.truncated:
             out["NextKeyMarker"] = enc(listed.next_key_marker or "")
             if listed.next_upload_id_marker:
                 out["NextUploadIdMarker"] = listed.next_upload_id_marker
         return out
+
+
+def _add_grouping(out: dict, prefixes, delimiter: str | None, encode: bool, enc) -> None:
+    """What every S3 listing answers alike: common prefixes, delimiter, encoding type."""
+    if prefixes:
+        out["CommonPrefixes"] = [{"Prefix": enc(p)} for p in prefixes]
+    if delimiter:
+        out["Delimiter"] = enc(delimiter)
+    if encode:
+        out["EncodingType"] = "url"
