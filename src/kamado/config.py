@@ -32,6 +32,10 @@ SETTINGS: list[Setting] = [
     Setting("object_fsync", "KAMADO_OBJECT_FSYNC", False,
             "fsync each object write so it also survives power loss (slower PutObject); "
             "without it writes are atomic and survive a killed server"),
+    Setting("max_concurrent_jobs", "KAMADO_MAX_CONCURRENT_JOBS", 0,
+            "jobs that run at once; the rest queue (0 means one per CPU core)"),
+    Setting("stop_grace_seconds", "KAMADO_STOP_GRACE_SECONDS", 120,
+            "seconds a stopped job's program has after SIGTERM before SIGKILL (AWS: 120)"),
     Setting("access_key_id", "KAMADO_ACCESS_KEY_ID", "", "root access key id (generated at first start if empty)"),
     Setting("secret_access_key", "KAMADO_SECRET_ACCESS_KEY", "", "root secret access key"),
     Setting("write_aws_profile", "KAMADO_WRITE_AWS_PROFILE", True,
@@ -63,6 +67,8 @@ class Config:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
     object_fsync: bool = False
+    max_concurrent_jobs: int = 0
+    stop_grace_seconds: int = 120
     access_key_id: str = ""
     secret_access_key: str = ""
     write_aws_profile: bool = True

@@ -23,12 +23,20 @@ class Platform:
         self.resources = Resources(self.db)
         self.logs = LogStore(self.db)  # later layers (training, endpoints) write here too
         self.objects = ObjectStore(config.objects_dir, fsync=config.object_fsync)
+        from kamado.engine.engine import Engine
+
+        self.engine = Engine(self)
         self.services = ServiceRegistry(self)
+
+    def start(self) -> None:
+        """Start running jobs (a server does; a platform opened for a one-off task need not)."""
+        self.engine.start()
 
     def secret_for(self, access_key_id: str) -> str | None:
         """The secret of a key this platform knows (today: the account's root key)."""
         return self._secret if access_key_id == self.access_key_id else None
 
     def close(self) -> None:
+        self.engine.close()
         self.objects.close()
         self.db.close()

@@ -75,6 +75,7 @@ def serve(config: Config, *, announce=print, log_level: str = "INFO") -> None:
         profile_files = write_profile(config, platform.access_key_id, platform.secret_for(
             platform.access_key_id))
     announce(config, platform, profile_files)
+    platform.start()
     server = _Server(uvicorn.Config(
         app, host=config.host, port=config.port, log_level="warning", access_log=False,
         lifespan="on", timeout_graceful_shutdown=10))

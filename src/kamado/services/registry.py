@@ -17,6 +17,7 @@ PROVIDERS: dict[str, list[str]] = {
     "sagemaker": [
         "kamado.services.sagemaker.experiments:Experiments",
         "kamado.services.sagemaker.tags:Tags",
+        "kamado.services.sagemaker.training:TrainingJobs",
     ],
     "s3": ["kamado.services.s3.provider:S3"],
     "sts": ["kamado.services.sts.provider:Sts"],

@@ -87,6 +87,11 @@ class BucketFileSystem(AbstractFileSystem):
     def _delete_keys(self, bucket: str, keys: list[str]) -> None:
         raise NotImplementedError
 
+    def objects_under(self, bucket: str, prefix: str) -> list[dict]:
+        """Every object whose key starts with ``prefix`` (S3's prefix match, not a folder),
+        in key order; FileNotFoundError if there is no such bucket."""
+        return [entry for kind, entry in self._listing(bucket, prefix) if kind == "file"]
+
     @staticmethod
     def _entry(bucket: str, key: str, size: int, etag: str, modified, ctype=None) -> dict:
         return {"name": f"{bucket}/{key}", "size": size, "type": "file", "ETag": etag,

@@ -222,6 +222,17 @@ class Resources:
         return current
 
     # --- listing --------------------------------------------------------------------------
+    def scan(self, type: str, *, statuses: Iterable[str] = ()) -> list[Resource]:
+        """Every resource of a family in every account and region (for the engine's own
+        bookkeeping, never for a request), oldest first."""
+        query = sa.select(res_t).where(res_t.c.type == type)
+        statuses = list(statuses)
+        if statuses:
+            query = query.where(res_t.c.status.in_(statuses))
+        with self.db.session(write=False) as s:
+            rows = s.execute(query.order_by(res_t.c.creation_time, res_t.c.id)).mappings().all()
+        return [_resource(r) for r in rows]
+
     def list(self, ctx: _Scope, type: str, *, name_contains: str | None = None,
              created_after: dt.datetime | None = None, created_before: dt.datetime | None = None,
              status_equals: str | Iterable[str] | None = None, sort_by: str = "CreationTime",

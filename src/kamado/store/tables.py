@@ -109,3 +109,17 @@ log_events = sa.Table(
     sa.Index(None, "stream_id", "timestamp", "id"),
     sa.Index(None, "group_id", "timestamp", "id"),
 )
+
+# --- metrics ---------------------------------------------------------------------------------
+# Time series a job reports (training metrics parsed from its log, later SageMaker Metrics'
+# BatchPutMetrics); tuning reads them for early stopping and objective values.
+metric_points = sa.Table(
+    "metric_points", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source_arn", SafeName(ARN), nullable=False),
+    sa.Column("name", SafeName(256), nullable=False),
+    sa.Column("value", sa.Float(), nullable=False),
+    sa.Column("timestamp", sa.BigInteger(), nullable=False),  # epoch milliseconds
+    sa.Column("step", sa.BigInteger(), nullable=True),
+    sa.Index(None, "source_arn", "name", "id"),
+)

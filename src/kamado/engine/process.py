@@ -1,0 +1,93 @@
+"""One program of a job, in its own process group, with its output read line by line.
+
+The program's process group is its own (``start_new_session``) so that stopping a job reaches
+every process the program started (a toolkit and the user's script under it), and so that the
+group can be found and ended after a server restart from the pid and start time kept in the
+store.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+LineSink = Callable[[str, str], None]  # (stream name "stdout"/"stderr", line without newline)
+
+
+def start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (None if it is gone): with the pid, a process's
+    identity across a restart, since pids are reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]
+
+
+def end_group(pid: int, started: str | None) -> bool:
+    """SIGKILL the process group led by ``pid`` if that process is still the one we started."""
+    if started is None or start_time(pid) != started:
+        return False
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+class JobProcess:
+    def __init__(self, argv: Sequence[str], *, env: dict[str, str], cwd: Path | str,
+                 sink: LineSink) -> None:
+        self.proc = subprocess.Popen(
+            list(argv), env=env, cwd=str(cwd), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.pid = self.proc.pid
+        self.started = start_time(self.pid)
+        self._readers = [threading.Thread(target=self._pump, args=(pipe, name, sink), daemon=True,
+                                          name=f"job-{self.pid}-{name}")
+                         for pipe, name in ((self.proc.stdout, "stdout"),
+                                            (self.proc.stderr, "stderr"))]
+        for r in self._readers:
+            r.start()
+
+    @staticmethod
+    def _pump(pipe, name: str, sink: LineSink) -> None:
+        with pipe:
+            for raw in iter(pipe.readline, b""):
+                sink(name, raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def terminate(self, grace: float) -> int:
+        """SIGTERM the group, wait up to ``grace`` seconds, then SIGKILL it (SageMaker's stop)."""
+        self.signal_group(signal.SIGTERM)
+        if self.wait(grace) is None:
+            self.signal_group(signal.SIGKILL)
+        code = self.proc.wait()
+        # The program may be gone while a child it left still runs in the group.
+        self.signal_group(signal.SIGKILL)
+        return code
+
+    def finish(self, timeout: float = 10.0) -> None:
+        """Wait for the output readers, so every line is in the sink before we report."""
+        deadline = time.monotonic() + timeout
+        for r in self._readers:
+            r.join(max(0.0, deadline - time.monotonic()))

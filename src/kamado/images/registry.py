@@ -1,0 +1,270 @@
+"""Which local program a ``TrainingImage`` URI means.
+
+SageMaker names images by ECR URI (``683313688378.dkr.ecr.us-east-1.amazonaws.com/
+sagemaker-xgboost:1.7-1``); kamado has no Docker, so each URI AWS documents for a built-in
+maps to a program here that honours the same contract. Users add their own images (a
+directory with ``train``/``serve`` programs, or a Python entry point) with
+``kamado images register``; they are kept in ``<home>/images.json`` and found by name or URI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from pathlib import Path
+
+from kamado.errors import ValidationError
+
+# --- AWS's registry accounts (builtin-algorithms.md §1.2) -------------------------------------
+# Columns: group A (linear-learner & co), group B (legacy xgboost:1 & co), FW (sagemaker-xgboost,
+# sagemaker-scikit-learn). An ECR URI of these repositories from another account is not
+# AWS's image, so it is looked up among the user's own images instead.
+_ACCOUNTS = {
+    "us-east-1": ("382416733822", "811284229777", "683313688378"),
+    "us-east-2": ("404615174143", "825641698319", "257758044811"),
+    "us-west-1": ("632365934929", "632365934929", "746614075791"),
+    "us-west-2": ("174872318107", "433757028032", "246618743249"),
+    "af-south-1": ("455444449433", "455444449433", "510948584623"),
+    "ap-east-1": ("286214385809", "286214385809", "651117190479"),
+    "ap-northeast-1": ("351501993468", "501404015308", "354813040037"),
+    "ap-northeast-2": ("835164637446", "306986355934", "366743142698"),
+    "ap-northeast-3": ("867004704886", "867004704886", "867004704886"),
+    "ap-south-1": ("991648021394", "991648021394", "720646828776"),
+    "ap-south-2": ("628508329040", "628508329040", "628508329040"),
+    "ap-southeast-1": ("475088953585", "475088953585", "121021644041"),
+    "ap-southeast-2": ("712309505854", "544295431143", "783357654285"),
+    "ap-southeast-3": ("951798379941", "951798379941", "951798379941"),
+    "ap-southeast-4": ("106583098589", "106583098589", "106583098589"),
+    "ca-central-1": ("469771592824", "469771592824", "341280168497"),
+    "ca-west-1": ("190319476487", "190319476487", "190319476487"),
+    "cn-north-1": ("390948362332", "390948362332", "450853457545"),
+    "cn-northwest-1": ("387376663083", "387376663083", "451049120500"),
+    "eu-central-1": ("664544806723", "813361260812", "492215442770"),
+    "eu-central-2": ("680994064768", "680994064768", "680994064768"),
+    "eu-north-1": ("669576153137", "669576153137", "662702820516"),
+    "eu-south-1": ("257386234256", "257386234256", "978288397137"),
+    "eu-south-2": ("104374241257", "104374241257", "104374241257"),
+    "eu-west-1": ("438346466558", "685385470294", "141502667606"),
+    "eu-west-2": ("644912444149", "644912444149", "764974769150"),
+    "eu-west-3": ("749696950732", "749696950732", "659782779980"),
+    "il-central-1": ("898809789911", "898809789911", "898809789911"),
+    "me-central-1": ("272398656194", "272398656194", "272398656194"),
+    "me-south-1": ("249704162688", "249704162688", "801668240914"),
+    "sa-east-1": ("855470959533", "855470959533", "737474898029"),
+    "us-gov-east-1": ("237065988967", "237065988967", "237065988967"),
+    "us-gov-west-1": ("226302683700", "226302683700", "414596584902"),
+}
+_GROUP_COLUMN = {"A": 0, "B": 1, "FW": 2}
+# AWS's deep-learning containers (PyTorch) come from one account in most regions; kamado
+# matches them by repository name only.
+DLC_ACCOUNT = "763104351884"
+
+_ECR_URI = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repository>[a-z0-9._/-]+?)(?::(?P<tag>[\w.-]+)|@(?P<digest>sha256:[0-9a-f]{64}))?$")
+_SHORT = re.compile(r"^(?:kamado/)?(?P<repository>[a-z0-9._-]+)(?::(?P<tag>[\w.-]+))?$")
+
+
+@dataclass(frozen=True)
+class Repository:
+    name: str
+    group: str | None  # "A", "B", "FW", or None for DLC repositories matched by name
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Image:
+    """One runnable image: the programs behind ``train`` (and, later, ``serve``)."""
+
+    name: str
+    description: str
+    kind: str  # "algorithm", "framework" or "user"
+    train: tuple[str, ...] | None = None
+    serve: tuple[str, ...] | None = None
+    repositories: tuple[Repository, ...] = ()
+    requires: tuple[str, ...] = ()  # Python modules the image needs installed
+    extra: str = ""  # the kamado extra that installs them
+    # "module:function" returning the MetricDefinitions SageMaker fills in for a built-in.
+    metrics: str = ""
+    cwd: str | None = None  # user images run from their own directory
+    uri: str = ""
+
+    def missing(self) -> list[str]:
+        return [m for m in self.requires if find_spec(m) is None]
+
+    @property
+    def available(self) -> bool:
+        return not self.missing()
+
+    def metric_definitions(self, hyperparameters: dict) -> list[dict]:
+        if not self.metrics:
+            return []
+        module, _, function = self.metrics.partition(":")
+        return __import__(module, fromlist=[function]).__dict__[function](hyperparameters)
+
+    def uris(self, region: str) -> list[str]:
+        """The URIs AWS documents for this image in ``region``."""
+        found = []
+        accounts = _ACCOUNTS.get(region)
+        for repo in self.repositories:
+            if repo.group is None:
+                account = DLC_ACCOUNT
+            elif accounts is None:
+                continue
+            else:
+                account = accounts[_GROUP_COLUMN[repo.group]]
+            suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
+            found += [f"{account}.dkr.ecr.{region}{suffix}/{repo.name}:{t}" for t in repo.tags]
+        return found
+
+
+def _module(name: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", name)
+
+
+BUILTINS: tuple[Image, ...] = (
+    Image("xgboost", "XGBoost: built-in algorithm, or framework script mode with sagemaker_program",
+          "algorithm", train=_module("kamado.images.xgboost"),
+          repositories=(Repository("sagemaker-xgboost", "FW", (
+              "0.90-1-cpu-py3", "0.90-2-cpu-py3", "1.0-1-cpu-py3", "1.2-1", "1.2-2", "1.3-1",
+              "1.5-1", "1.7-1", "3.0-5", "3.2-0")),
+              Repository("xgboost", "B", ("1", "latest"))),
+          requires=("xgboost", "numpy", "scipy"), extra="ml",
+          metrics="kamado.algorithms.xgboost:metric_definitions"),
+    Image("linear-learner", "Linear Learner: binary, multiclass and regression linear models",
+          "algorithm", train=_module("kamado.images.linear_learner"),
+          repositories=(Repository("linear-learner", "A", ("1", "latest")),),
+          requires=("numpy", "scipy"), extra="ml",
+          metrics="kamado.algorithms.linear_learner:metric_definitions"),
+    Image("sklearn", "scikit-learn framework: script mode (entry_point)", "framework",
+          train=_module("kamado.images.sklearn"),
+          repositories=(Repository("sagemaker-scikit-learn", "FW", (
+              "0.20.0-cpu-py3", "0.23-1-cpu-py3", "1.0-1-cpu-py3", "1.2-1-cpu-py3",
+              "1.2-1", "1.4-2-cpu-py3", "1.4-2")),),
+          requires=("sklearn", "numpy"), extra="ml"),
+    Image("pytorch", "PyTorch framework: script mode (entry_point)", "framework",
+          train=_module("kamado.images.pytorch"),
+          repositories=(Repository("pytorch-training", None, (
+              "2.3-cpu-py311", "2.5-cpu-py311", "2.6-cpu-py312")),),
+          requires=("torch",), extra="torch"),
+)
+
+
+class ImageRegistry:
+    """Built-in images plus the user's own, from ``<home>/images.json``."""
+
+    def __init__(self, home: Path | str) -> None:
+        self.path = Path(home) / "images.json"
+        self._lock = threading.Lock()
+
+    # --- user images ----------------------------------------------------------------------
+    def _user_entries(self) -> dict[str, dict]:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def user_images(self) -> list[Image]:
+        return [self._user_image(name, entry) for name, entry in sorted(self._user_entries().items())]
+
+    @staticmethod
+    def _user_image(name: str, entry: dict) -> Image:
+        if entry.get("entry_point"):
+            program = (sys.executable, "-m", "kamado.images.entrypoint", entry["entry_point"])
+            return Image(name, entry.get("description") or f"entry point {entry['entry_point']}",
+                         "user", train=program, serve=program, uri=entry.get("uri", ""))
+        directory = Path(entry["directory"])
+        train, serve = directory / "train", directory / "serve"
+        return Image(name, entry.get("description") or f"directory {directory}", "user",
+                     train=(str(train),) if train.exists() else None,
+                     serve=(str(serve),) if serve.exists() else None,
+                     cwd=str(directory), uri=entry.get("uri", ""))
+
+    def register(self, name: str, *, directory: Path | str | None = None,
+                 entry_point: str | None = None, uri: str = "", description: str = "") -> Image:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
+            raise ValueError("an image name is lower-case letters, digits, '.', '_' and '-'")
+        if any(b.name == name for b in BUILTINS):
+            raise ValueError(f"{name!r} is a built-in image; choose another name")
+        if (directory is None) == (entry_point is None):
+            raise ValueError("give exactly one of a directory or an entry point")
+        entry: dict = {"uri": uri, "description": description}
+        if directory is not None:
+            directory = Path(directory).resolve()
+            if not (directory / "train").exists() and not (directory / "serve").exists():
+                raise ValueError(f"{directory} has neither a 'train' nor a 'serve' program")
+            for program in ("train", "serve"):
+                p = directory / program
+                if p.exists() and not os.access(p, os.X_OK):
+                    raise ValueError(f"{p} is not executable (chmod +x it)")
+            entry["directory"] = str(directory)
+        else:
+            if not re.fullmatch(r"[\w.]+:[\w.]+", entry_point or ""):
+                raise ValueError("an entry point is 'package.module:function'")
+            entry["entry_point"] = entry_point
+        with self._lock:
+            entries = self._user_entries()
+            entries[name] = entry
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(entries, indent=2, sort_keys=True))
+            tmp.replace(self.path)
+        return self._user_image(name, entry)
+
+    def unregister(self, name: str) -> bool:
+        with self._lock:
+            entries = self._user_entries()
+            if entries.pop(name, None) is None:
+                return False
+            self.path.write_text(json.dumps(entries, indent=2, sort_keys=True))
+        return True
+
+    # --- lookup -----------------------------------------------------------------------------
+    def all(self) -> list[Image]:
+        return list(BUILTINS) + self.user_images()
+
+    def resolve(self, uri: str, region: str) -> Image:
+        """The image ``uri`` names, or a ValidationException that lists what exists."""
+        image = self._find(uri.strip(), region)
+        if image is None:
+            raise ValidationError(
+                f"Image '{uri}' is not available in kamado. Built-in images: "
+                + "; ".join(f"{b.name} ({', '.join(r.name for r in b.repositories)})"
+                            for b in BUILTINS)
+                + ". Use an ECR URI AWS documents for them, the short name, or register your "
+                "own with 'kamado images register'; 'kamado images' lists them all.")
+        if image.kind != "user" and image.missing():
+            raise ValidationError(
+                f"Image '{uri}' is kamado's {image.name} image, which needs "
+                f"{', '.join(image.missing())}; install kamado[{image.extra}].")
+        return image
+
+    def _find(self, uri: str, region: str) -> Image | None:
+        users = self.user_images()
+        for image in users:
+            if uri in (image.name, image.uri) or (image.uri and uri.split("@")[0] == image.uri):
+                return image
+        m = _ECR_URI.match(uri)
+        if m:
+            repo_name, account = m["repository"], m["account"]
+            accounts = _ACCOUNTS.get(m["region"])
+            for image in BUILTINS:
+                for repo in image.repositories:
+                    if repo.name != repo_name:
+                        continue
+                    if repo.group is None or accounts is None or \
+                            accounts[_GROUP_COLUMN[repo.group]] == account:
+                        return image
+            return None
+        m = _SHORT.match(uri)
+        if m:
+            for image in BUILTINS:
+                if m["repository"] == image.name or m["repository"] in (
+                        r.name for r in image.repositories):
+                    return image
+        return None

@@ -1,0 +1,281 @@
+"""SageMaker training jobs: CreateTrainingJob and friends (training-contract.md §11–§14).
+
+The provider checks the request and records the job; the engine runs it. A job is
+InProgress/Starting from the moment it is created, queued or not, as on AWS.
+"""
+
+from __future__ import annotations
+
+from kamado.engine import training
+from kamado.engine.engine import Scope
+from kamado.engine.joblog import MetricRule
+from kamado.errors import ResourceNotFound, ValidationError
+from kamado.services.base import Provider, RequestContext
+from kamado.services.sagemaker import experiments
+from kamado.store.types import now, utc
+
+TYPE = training.TYPE
+DEFAULT_MAX_RESULTS = 10
+DEFAULT_MAX_RUNTIME = 86400
+# The request members a job keeps and DescribeTrainingJob returns as they were sent.
+_ECHOED = ("HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig",
+           "OutputDataConfig", "ResourceConfig", "VpcConfig", "StoppingCondition",
+           "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
+           "EnableManagedSpotTraining", "CheckpointConfig", "DebugHookConfig",
+           "DebugRuleConfigurations", "TensorBoardOutputConfig", "ExperimentConfig",
+           "ProfilerConfig", "ProfilerRuleConfigurations", "Environment", "RetryStrategy",
+           "RemoteDebugConfig", "InfraCheckConfig")
+
+
+def _present(**fields) -> dict:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _missing(name: str, arn: str) -> ResourceNotFound:
+    # What AWS answers for DescribeTrainingJob of an unknown name.
+    return ValidationError(f"Requested resource not found: Training job {name or arn} does not exist.",
+                           code="ValidationException")
+
+
+def _duplicate(name: str, arn: str) -> ValidationError:
+    return ValidationError(f"Training job names must be unique within an AWS account and region, "
+                           f"and a training job with this name already exists ({arn})")
+
+
+class TrainingJobs(Provider):
+    service = "sagemaker"
+
+    def __init__(self, platform) -> None:
+        super().__init__(platform)
+        self.resources = platform.resources
+        self.engine = platform.engine
+        self.resources.register(TYPE, label="Training job", on_duplicate=_duplicate,
+                                on_missing=_missing)
+        self.engine.on_finish(self._record_in_experiments)
+
+    # --- create -----------------------------------------------------------------------------------
+    def create_training_job(self, request: dict, ctx: RequestContext) -> dict:
+        name = request["TrainingJobName"]
+        arn = ctx.arn("sagemaker", f"training-job/{name.lower()}")
+        spec = dict(request["AlgorithmSpecification"])
+        image_uri = spec.get("TrainingImage") or spec.get("AlgorithmName")
+        if bool(spec.get("TrainingImage")) == bool(spec.get("AlgorithmName")):
+            raise ValidationError("Exactly one of AlgorithmSpecification.TrainingImage and "
+                                  "AlgorithmSpecification.AlgorithmName must be specified.")
+        image = self.engine.images.resolve(image_uri, ctx.region)
+        hyperparameters = request.get("HyperParameters") or {}
+        spec["MetricDefinitions"] = self._metric_definitions(image, spec, hyperparameters)
+        self._check_channels(request, spec)
+        stopping = dict(request.get("StoppingCondition") or {})
+        stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
+        if request.get("EnableManagedSpotTraining"):
+            wait = stopping.get("MaxWaitTimeInSeconds")
+            if wait is None or wait < stopping["MaxRuntimeInSeconds"]:
+                raise ValidationError("MaxWaitTimeInSeconds is required for managed spot "
+                                      "training and must not be less than MaxRuntimeInSeconds.")
+        checkpoint = request.get("CheckpointConfig")
+        if checkpoint and not checkpoint.get("LocalPath"):
+            checkpoint = {**checkpoint, "LocalPath": "/opt/ml/checkpoints/"}
+        output = dict(request["OutputDataConfig"])
+        output.setdefault("CompressionType", "GZIP")
+
+        data = {k: request[k] for k in _ECHOED if k in request}
+        data.update(TrainingJobName=name, AlgorithmSpecification=spec,
+                    StoppingCondition=stopping, OutputDataConfig=output)
+        if checkpoint:
+            data["CheckpointConfig"] = checkpoint
+        data.setdefault("EnableNetworkIsolation", False)
+        data.setdefault("EnableInterContainerTrafficEncryption", False)
+        data.setdefault("EnableManagedSpotTraining", False)
+        training.add_transition(data, "Starting", "Starting the training job")
+        with self.resources.transaction():
+            trial = self._trial_for(ctx, request.get("ExperimentConfig"))
+            self.resources.create(ctx, TYPE, name, arn, data, status="InProgress",
+                                  tags=request.get("Tags") or None)
+            if request.get("ExperimentConfig"):
+                self._create_trial_component(ctx, name, arn, data, trial)
+        self.engine.submit_training(Scope(ctx.account_id, ctx.region), name, arn)
+        return {"TrainingJobArn": arn}
+
+    @staticmethod
+    def _metric_definitions(image, spec: dict, hyperparameters: dict) -> list[dict]:
+        """The user's definitions, after the ones SageMaker fills in for a built-in algorithm
+        (a user's definition of the same name replaces the built-in one)."""
+        script_mode = "sagemaker_program" in hyperparameters
+        builtin = [] if script_mode else image.metric_definitions(hyperparameters)
+        user = spec.get("MetricDefinitions") or []
+        names = {d["Name"] for d in user}
+        merged = [d for d in builtin if d["Name"] not in names] + list(user)
+        try:
+            MetricRule.compile_all(merged)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if len(merged) > 40:
+            raise ValidationError("A training job has at most 40 metric definitions, "
+                                  f"built-in ones included; this one has {len(merged)}.")
+        return merged
+
+    @staticmethod
+    def _check_channels(request: dict, spec: dict) -> None:
+        seen = set()
+        for channel in request.get("InputDataConfig") or []:
+            name = channel["ChannelName"]
+            if name in seen:
+                raise ValidationError(f"Channel names must be unique; {name} appears twice "
+                                      "in InputDataConfig.")
+            seen.add(name)
+            mode = channel.get("InputMode") or spec.get("TrainingInputMode")
+            s3 = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+            if mode == "FastFile" and s3.get("S3DataType", "S3Prefix") != "S3Prefix":
+                raise ValidationError(f"Channel {name}: FastFile input mode supports only "
+                                      "S3DataType S3Prefix.")
+            if s3.get("S3DataType") == "AugmentedManifestFile" and mode != "Pipe":
+                raise ValidationError(f"Channel {name}: AugmentedManifestFile needs Pipe input "
+                                      "mode.")
+
+    # --- experiments ------------------------------------------------------------------------------
+    def _trial_for(self, ctx, config: dict | None):
+        if not config or not config.get("TrialName"):
+            return None
+        return self.resources.get(ctx, experiments.TRIAL, config["TrialName"])
+
+    def _create_trial_component(self, ctx, name: str, arn: str, data: dict, trial) -> None:
+        """SageMaker records a job run under an ExperimentConfig as the trial component
+        ``<job>-aws-training-job`` whose source is the job."""
+        component = f"{name}-aws-training-job"
+        tc_arn = experiments.resource_arn(ctx, experiments.COMPONENT, component)
+        config = data.get("ExperimentConfig") or {}
+        inputs = {c["ChannelName"]: {"Value": ((c.get("DataSource") or {}).get("S3DataSource")
+                                               or {}).get("S3Uri", "")}
+                  for c in data.get("InputDataConfig") or []}
+        spec = data["AlgorithmSpecification"]
+        inputs["SageMaker.ImageUri"] = {"Value": spec.get("TrainingImage") or spec.get("AlgorithmName")}
+        self.resources.create(ctx, experiments.COMPONENT, component, tc_arn, {
+            "DisplayName": config.get("TrialComponentDisplayName") or component,
+            "Source": {"SourceArn": arn, "SourceType": "SageMakerTrainingJob"},
+            "Status": {"PrimaryStatus": "InProgress"}, "StartTime": now(),
+            "Parameters": {k: {"StringValue": v} for k, v in (data.get("HyperParameters") or {}).items()},
+            "InputArtifacts": inputs}, status="InProgress")
+        if trial is not None:
+            self.resources.associate(experiments.TRIAL_COMPONENT, trial.arn, tc_arn)
+
+    def _record_in_experiments(self, run) -> None:
+        job = self.resources.get(run.scope, TYPE, run.name, missing_ok=True)
+        if job is None or not job.data.get("ExperimentConfig"):
+            return
+        component = f"{run.name}-aws-training-job"
+        summaries = _metric_summaries(self.engine.metrics.series(job.arn))
+
+        def change(data):
+            data["Status"] = {"PrimaryStatus": job.status,
+                              **({"Message": job.data["FailureReason"]}
+                                 if job.data.get("FailureReason") else {})}
+            data["EndTime"] = job.data.get("TrainingEndTime") or now()
+            data["Metrics"] = summaries
+            model = (job.data.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+            if model:
+                data["OutputArtifacts"] = {"SageMaker.ModelArtifact": {"Value": model}}
+            return data
+        try:
+            self.resources.update(run.scope, experiments.COMPONENT, component, change,
+                                  status=job.status)
+        except ResourceNotFound:
+            pass  # the user deleted the trial component meanwhile
+
+    # --- read -------------------------------------------------------------------------------------
+    def describe_training_job(self, request: dict, ctx: RequestContext) -> dict:
+        job = self.resources.get(ctx, TYPE, request["TrainingJobName"])
+        d = job.data
+        start, end = d.get("TrainingStartTime"), d.get("TrainingEndTime")
+        seconds = None
+        if start is not None and end is not None:
+            seconds = max(1, int(round((end - start).total_seconds())))
+        final = [{"MetricName": p.name, "Value": p.value,
+                  "Timestamp": _from_ms(p.timestamp)}
+                 for p in sorted(self.engine.metrics.last(job.arn).values(),
+                                 key=lambda p: p.name)][:40]
+        out = {k: d[k] for k in _ECHOED if k in d}
+        out.update(_present(
+            TrainingJobName=job.name, TrainingJobArn=job.arn, TrainingJobStatus=job.status,
+            SecondaryStatus=d.get("SecondaryStatus"), FailureReason=d.get("FailureReason"),
+            ModelArtifacts=d.get("ModelArtifacts"),
+            CreationTime=job.creation_time, TrainingStartTime=start, TrainingEndTime=end,
+            LastModifiedTime=job.last_modified_time,
+            SecondaryStatusTransitions=d.get("SecondaryStatusTransitions") or [],
+            FinalMetricDataList=final or None, TrainingTimeInSeconds=seconds,
+            BillableTimeInSeconds=seconds))
+        return out
+
+    def list_training_jobs(self, request: dict, ctx: RequestContext) -> dict:
+        after, before = request.get("LastModifiedTimeAfter"), request.get("LastModifiedTimeBefore")
+        where = None
+        if after is not None or before is not None:
+            def where(r):
+                return ((after is None or r.last_modified_time > utc(after))
+                        and (before is None or r.last_modified_time < utc(before)))
+        items, token = self.resources.list(
+            ctx, TYPE, name_contains=request.get("NameContains"),
+            created_after=request.get("CreationTimeAfter"),
+            created_before=request.get("CreationTimeBefore"),
+            status_equals=request.get("StatusEquals"),
+            sort_by=request.get("SortBy") or "CreationTime",
+            sort_order=request.get("SortOrder") or "Descending",
+            max_results=request.get("MaxResults") or DEFAULT_MAX_RESULTS,
+            next_token=request.get("NextToken") or None, where=where)
+        return _present(TrainingJobSummaries=[_present(
+            TrainingJobName=j.name, TrainingJobArn=j.arn, CreationTime=j.creation_time,
+            TrainingEndTime=j.data.get("TrainingEndTime"), LastModifiedTime=j.last_modified_time,
+            TrainingJobStatus=j.status, SecondaryStatus=j.data.get("SecondaryStatus"))
+            for j in items], NextToken=token)
+
+    # --- stop / delete ----------------------------------------------------------------------------
+    def stop_training_job(self, request: dict, ctx: RequestContext) -> dict:
+        name = request["TrainingJobName"]
+        with self.resources.transaction():
+            job = self.resources.get(ctx, TYPE, name, for_update=True)
+            if job.status == "Stopping":
+                return {}
+            if job.status != "InProgress":
+                raise ValidationError(f"The request was rejected because the training job is "
+                                      f"in status {job.status}.")
+            self.resources.update(ctx, TYPE, name, lambda d: training.add_transition(
+                d, "Stopping"), status="Stopping")
+        where = self.engine.stop(job.arn)
+        if where == "queued":
+            self.engine.end_queued(Scope(ctx.account_id, ctx.region), name)
+        return {}
+
+    def delete_training_job(self, request: dict, ctx: RequestContext) -> dict:
+        name = request["TrainingJobName"]
+        with self.resources.transaction():
+            job = self.resources.get(ctx, TYPE, name, for_update=True)
+            if job.status not in training.TERMINAL:
+                raise ValidationError(f"Training job {name} is {job.status}; only a job that "
+                                      "is Completed, Failed or Stopped can be deleted.")
+            self.resources.delete(ctx, TYPE, name)
+        self.engine.metrics.delete(job.arn)
+        self.engine.remove_job_dir(Scope(ctx.account_id, ctx.region), TYPE, name)
+        return {}
+
+
+def _from_ms(ms: int):
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+
+
+def _metric_summaries(points) -> list[dict]:
+    """TrialComponent Metrics: per metric name, its count, min, max, average, last value."""
+    import statistics
+
+    by_name: dict[str, list] = {}
+    for p in points:
+        by_name.setdefault(p.name, []).append(p)
+    out = []
+    for name, series in sorted(by_name.items()):
+        values = [p.value for p in series]
+        out.append({"MetricName": name, "SourceArn": "", "TimeStamp": _from_ms(series[-1].timestamp),
+                    "Max": max(values), "Min": min(values), "Last": values[-1],
+                    "Count": len(values), "Avg": sum(values) / len(values),
+                    "StdDev": statistics.pstdev(values) if len(values) > 1 else 0.0})
+    return out
