@@ -133,5 +133,77 @@ def show_config(home: Optional[Path] = HomeOption) -> None:
     console.print(table)
 
 
+EndpointOption = typer.Option(None, "--endpoint-url",
+                              help="the server to ask (default: this home's configured one)")
+
+
+@app.command()
+def jobs(status: Optional[str] = typer.Option(None, help="only jobs in this status (e.g. InProgress)"),
+         limit: int = typer.Option(50, help="at most this many, newest first"),
+         home: Optional[Path] = HomeOption, endpoint_url: Optional[str] = EndpointOption) -> None:
+    """List training jobs with their status."""
+    from kamado.cli.jobs import list_jobs
+
+    list_jobs(_load(home), endpoint_url, status, limit)
+
+
+@app.command()
+def logs(job: str = typer.Argument(..., help="training job name"),
+         follow: bool = typer.Option(False, "-f", "--follow", help="keep printing until the job ends"),
+         home: Optional[Path] = HomeOption, endpoint_url: Optional[str] = EndpointOption) -> None:
+    """Print a training job's log (all hosts), optionally following it like tail -f."""
+    from kamado.cli.jobs import show_logs
+
+    show_logs(_load(home), endpoint_url, job, follow)
+
+
+@app.command()
+def wait(job: str = typer.Argument(..., help="training job name"),
+         timeout: Optional[float] = typer.Option(None, help="give up after this many seconds (exit 3)"),
+         home: Optional[Path] = HomeOption, endpoint_url: Optional[str] = EndpointOption) -> None:
+    """Wait for a training job to end, showing its progress. Exit 0 Completed, 1 Failed, 2 Stopped."""
+    from kamado.cli.jobs import wait as wait_for
+
+    wait_for(_load(home), endpoint_url, job, timeout)
+
+
+images_app = typer.Typer(help="Images a TrainingImage can name: built-ins and your own.",
+                         invoke_without_command=True)
+app.add_typer(images_app, name="images")
+
+
+@images_app.callback()
+def images(ctx: typer.Context, uris: bool = typer.Option(False, "--uris", help="list AWS's ECR URIs too"),
+           region: Optional[str] = typer.Option(None, help="region for --uris (default: configured)"),
+           home: Optional[Path] = HomeOption) -> None:
+    """List the images kamado can run."""
+    if ctx.invoked_subcommand is None:
+        from kamado.cli.images import list_images
+
+        config = _load(home)
+        list_images(config.home, region or config.region, uris)
+
+
+@images_app.command("register")
+def images_register(name: str = typer.Argument(..., help="a short name for TrainingImage"),
+                    directory: Optional[Path] = typer.Option(None, "--dir", help="a directory with executable 'train' and/or 'serve'"),
+                    entry_point: Optional[str] = typer.Option(None, "--entry-point", help="package.module:function to call"),
+                    uri: str = typer.Option("", help="an ECR-style URI that also names this image"),
+                    description: str = typer.Option("", help="what the image is"),
+                    home: Optional[Path] = HomeOption) -> None:
+    """Register your own image (bring your own container, without Docker)."""
+    from kamado.cli.images import register
+
+    register(_load(home).home, name, directory, entry_point, uri, description)
+
+
+@images_app.command("unregister")
+def images_unregister(name: str, home: Optional[Path] = HomeOption) -> None:
+    """Forget one of your images."""
+    from kamado.cli.images import unregister
+
+    unregister(_load(home).home, name)
+
+
 if __name__ == "__main__":
     app()
