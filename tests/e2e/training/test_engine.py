@@ -331,3 +331,27 @@ def test_experiment_config_records_the_job_as_a_trial_component(sm):
         sm.create_training_job(**job_request("untracked", ExperimentConfig={
             "ExperimentName": "exp-train", "TrialName": "no-such-trial"}))
     assert err.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def test_an_entry_point_image_registered_with_the_cli(sm, s3, train_server):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, "-m", "kamado.cli.main", "images", "register", "fn-image",
+         "--entry-point", "tests.e2e.training.entry_image:main",
+         "--uri", "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn-image:1"],
+        env=train_server.env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    repo = str(Path(__file__).resolve().parents[3])
+    sm.create_training_job(**job_request(
+        "by-entry-point", image="123456789012.dkr.ecr.us-east-1.amazonaws.com/fn-image:1",
+        Environment={"PYTHONPATH": repo}))
+    job = wait_for(sm, "by-entry-point")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert tar_members(s3, job["ModelArtifacts"]["S3ModelArtifacts"]) == {"command.txt": b"train"}
+    listed = subprocess.run([sys.executable, "-m", "kamado.cli.main", "images", "--uris"],
+                            env={**train_server.env(), "COLUMNS": "250"}, capture_output=True, text=True)
+    assert "fn-image" in listed.stdout
+    assert "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1" in listed.stdout
