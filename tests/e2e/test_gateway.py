@@ -104,9 +104,9 @@ def test_unknown_operation_is_named(server):
 
 def test_unimplemented_operation_is_named(sm):
     with pytest.raises(ClientError) as e:
-        sm.describe_training_job(TrainingJobName="not-yet")
+        sm.describe_endpoint(EndpointName="not-yet")
     assert code_of(e) == "NotImplemented"
-    assert "DescribeTrainingJob" in e.value.response["Error"]["Message"]
+    assert "DescribeEndpoint" in e.value.response["Error"]["Message"]
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 
