@@ -1,0 +1,27 @@
+"""``python -m kamado.images.xgboost train``."""
+
+import sys
+
+from kamado.images import program
+from kamado.images.environment import TrainingEnvironment
+
+FRAMEWORK_MODULE = "sagemaker_xgboost_container.training:main"
+
+
+def train(env: TrainingEnvironment) -> None:
+    from kamado.algorithms.xgboost.train import train as train_algorithm
+
+    train_algorithm(env)
+
+
+def main() -> int:
+    env = TrainingEnvironment.load()
+    if "sagemaker_program" in env.hyperparameters:
+        from kamado.images.toolkit import run_user_script
+
+        return run_user_script(env, framework_module=FRAMEWORK_MODULE)
+    return program.run({"train": train})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
