@@ -1,0 +1,1 @@
+"""The PyTorch framework image: script mode (``pytorch-training``); needs kamado[torch]."""

@@ -1,0 +1,1 @@
+"""The scikit-learn framework image: script mode (``sagemaker-scikit-learn``)."""
