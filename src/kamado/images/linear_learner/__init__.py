@@ -1,0 +1,1 @@
+"""The Linear Learner image (``linear-learner``)."""
