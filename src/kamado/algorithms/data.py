@@ -70,31 +70,61 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _csv(path: Path, label_size: int, weights: bool) -> Dataset:
+    import re
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    data = _read_bytes(path)
-    if not data.strip():
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+        fh.seek(0)
+        first = fh.readline()
+    gzipped = head == b"\x1f\x8b"
+    if gzipped:
+        data = _read_bytes(path)
+        first = data.split(b"\n", 1)[0]
+    if not first.strip():
         return Dataset(np.zeros((0, 0), np.float32), np.zeros(0, np.float32))
+    width = first.count(b",") + 1
+    # Typed float32 columns convert once, in parallel; pyarrow reads a plain file itself.
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data), read_options=pacsv.ReadOptions(autogenerate_column_names=True))
+            io.BytesIO(data) if gzipped else str(path),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.float32() for i in range(width)}))
     except pa.ArrowInvalid as exc:
-        raise ClientError(f"Could not read CSV file {path.name}: {exc}. Training data must be "
+        text = str(exc)
+        column = re.search(r"column #(\d+)", text)
+        value = re.search(r"invalid value '([^']*)'", text)
+        if column and value:
+            raise ClientError(f"CSV file {path.name}: column {int(column.group(1)) + 1} is not "
+                              f"numeric (e.g. {value.group(1)!r}). Training data must be CSV "
+                              "without a header, the label in the first column.") from None
+        raise ClientError(f"Could not read CSV file {path.name}: {text}. Training data must be "
                           "CSV without a header, all values numeric, the label in the first "
                           "column.") from None
-    for i, column in enumerate(table.columns):
-        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
-                or pa.types.is_null(column.type)):
-            sample = next((v for v in column.to_pylist() if v not in (None, "")), "")
-            raise ClientError(f"CSV file {path.name}: column {i + 1} is not numeric (e.g. "
-                              f"{sample!r}). Training data must be CSV without a header, the "
-                              "label in the first column.")
-    matrix = _as_matrix(table)
     start = label_size + (1 if weights else 0)
-    y = matrix[:, 0].copy() if label_size else None
-    w = matrix[:, label_size].copy() if weights else None
-    return Dataset(np.ascontiguousarray(matrix[:, start:]), y, w)
+    y = _column(table, 0) if label_size else None
+    w = _column(table, label_size) if weights else None
+    X = np.empty((table.num_rows, max(0, width - start)), np.float32)
+    for i in range(start, width):
+        _fill(X[:, i - start], table.column(i))
+    return Dataset(X, y, w)
+
+
+def _column(table, index: int) -> np.ndarray:
+    out = np.empty(table.num_rows, np.float32)
+    _fill(out, table.column(index))
+    return out
+
+
+def _fill(target: np.ndarray, column) -> None:
+    offset = 0
+    for chunk in column.chunks:
+        values = chunk.to_numpy(zero_copy_only=False)
+        target[offset:offset + len(values)] = values
+        offset += len(values)
 
 
 def _as_matrix(table) -> np.ndarray:

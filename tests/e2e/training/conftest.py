@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 import tarfile
 import time
@@ -96,3 +95,13 @@ def tar_members(s3, uri: str) -> dict[str, bytes]:
 
 def seen(s3, job: dict) -> dict:
     return json.loads(tar_members(s3, job["ModelArtifacts"]["S3ModelArtifacts"])["seen.json"])
+
+
+@pytest.fixture(scope="module")
+def sm(train_server):
+    return train_server.client("sagemaker")
+
+
+@pytest.fixture(scope="module")
+def s3(train_server):
+    return train_server.client("s3")

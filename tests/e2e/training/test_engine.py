@@ -7,23 +7,12 @@ import gzip
 import json
 import re
 import struct
-import time
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.training.conftest import (job_request, seen, tar_members, wait_for,
                                          wait_for_file)
-
-
-@pytest.fixture(scope="module")
-def sm(train_server):
-    return train_server.client("sagemaker")
-
-
-@pytest.fixture(scope="module")
-def s3(train_server):
-    return train_server.client("s3")
 
 
 def put(s3, key: str, body: bytes | str) -> str:
@@ -292,6 +281,11 @@ def test_list_filters_sorts_and_pages(sm):
     assert all(j["SecondaryStatus"] == "Completed" for j in completed["TrainingJobSummaries"])
     assert sm.list_training_jobs(NameContains="listed-", StatusEquals="Failed")[
         "TrainingJobSummaries"] == []
+    newest = max(j["LastModifiedTime"] for j in completed["TrainingJobSummaries"])
+    assert sm.list_training_jobs(NameContains="listed-", LastModifiedTimeAfter=newest)[
+        "TrainingJobSummaries"] == []
+    assert len(sm.list_training_jobs(NameContains="listed-", LastModifiedTimeBefore=newest)[
+        "TrainingJobSummaries"]) == 2
 
 
 def test_delete_only_a_finished_job(sm, tmp_path):

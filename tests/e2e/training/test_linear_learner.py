@@ -20,16 +20,6 @@ from tests.e2e.training.conftest import job_request, tar_members, wait_for
 IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
 
 
-@pytest.fixture(scope="module")
-def sm(train_server):
-    return train_server.client("sagemaker")
-
-
-@pytest.fixture(scope="module")
-def s3(train_server):
-    return train_server.client("s3")
-
-
 def upload(s3, prefix: str, splits: dict) -> dict:
     channels = {}
     for ch, (X, y) in splits.items():

@@ -60,19 +60,12 @@ def upload_source(s3, key: str, files: dict[str, str]) -> str:
     return f"s3://data/{key}"
 
 
-@pytest.fixture(scope="module")
-def sm(train_server):
-    return train_server.client("sagemaker")
-
-
-@pytest.fixture(scope="module")
-def s3(train_server):
-    s3 = train_server.client("s3")
+@pytest.fixture(scope="module", autouse=True)
+def diabetes(s3):
     X, y = load_diabetes(return_X_y=True)
     buf = io.StringIO()
     np.savetxt(buf, np.column_stack([y, X]), delimiter=",", fmt="%.10g")
     s3.put_object(Bucket="data", Key="diabetes/train/train.csv", Body=buf.getvalue().encode())
-    return s3
 
 
 def script_job(name: str, image: str, hp: dict, **extra) -> dict:

@@ -21,16 +21,6 @@ HP = {"objective": "binary:logistic", "num_round": "20", "max_depth": "4", "eta"
 
 
 @pytest.fixture(scope="module")
-def sm(train_server):
-    return train_server.client("sagemaker")
-
-
-@pytest.fixture(scope="module")
-def s3(train_server):
-    return train_server.client("s3")
-
-
-@pytest.fixture(scope="module")
 def cancer():
     X, y = load_breast_cancer(return_X_y=True)
     return train_test_split(X.astype(np.float32), y.astype(np.float32), test_size=0.25,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kamado.algorithms.linear_learner.metrics import evaluate, threshold_for
+from kamado.algorithms.linear_learner.metrics import threshold_for
 from kamado.algorithms.linear_learner.model import LinearModel
 from kamado.images.program import ClientError
 
@@ -212,7 +212,7 @@ def fit(hp: dict, train: Split, validation: Split | None = None, *, seed: int = 
                     log(f"Early stopping at epoch {epoch}: the validation loss has not improved "
                         f"by {hp['early_stopping_tolerance']} for "
                         f"{hp['early_stopping_patience']} epochs")
-                    log(f"#progress_metric: host=algo-1, completed 100 % of epochs")
+                    log("#progress_metric: host=algo-1, completed 100 % of epochs")
                     break
         log(f"#progress_metric: host=algo-1, completed {int(100 * (epoch + 1) / epochs)} % of epochs")
     elapsed = max(time.perf_counter() - started, 1e-9)

@@ -116,7 +116,6 @@ def train(env: TrainingEnvironment) -> None:
         raise ClientError("Hyperparameter early_stopping_rounds needs a validation channel.")
 
     params = _params(hp)
-    params.setdefault("nthread", 0)  # 0: every core
     custom = _custom_metric([m for m in hp.get("eval_metric") or []
                              if m.split("@")[0] in CUSTOM_METRICS], hp["objective"])
     callbacks, start_model, done = [], None, 0
@@ -143,7 +142,11 @@ def train(env: TrainingEnvironment) -> None:
                         custom_metric=custom, early_stopping_rounds=early, verbose_eval=True,
                         xgb_model=start_model, callbacks=callbacks)
     env.model_dir.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(env.model_dir / MODEL_FILE))
+    # AWS's file name has no extension; XGBoost picks the format from it (and warns without
+    # one), so save as UBJSON and rename. Loading detects the format from the content.
+    tmp = env.model_dir / f"{MODEL_FILE}.ubj"
+    booster.save_model(str(tmp))
+    tmp.replace(env.model_dir / MODEL_FILE)
     print(f"Saved the model ({booster.num_boosted_rounds()} rounds) to {MODEL_FILE}", flush=True)
 
 
@@ -168,7 +171,9 @@ class _Checkpoints(xgb.callback.TrainingCallback):
 
     def after_iteration(self, model, epoch, evals_log) -> bool:
         rounds = model.num_boosted_rounds()
-        model.save_model(str(self.directory / f"{CHECKPOINT_PREFIX}{rounds - 1}"))
+        tmp = self.directory / f".{CHECKPOINT_PREFIX}{rounds - 1}.ubj"
+        model.save_model(str(tmp))
+        tmp.replace(self.directory / f"{CHECKPOINT_PREFIX}{rounds - 1}")
         old = self.directory / f"{CHECKPOINT_PREFIX}{rounds - 1 - KEEP_CHECKPOINTS}"
         if old.exists():
             old.unlink()

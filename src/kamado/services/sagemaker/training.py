@@ -31,7 +31,7 @@ def _present(**fields) -> dict:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _missing(name: str, arn: str) -> ResourceNotFound:
+def _missing(name: str, arn: str) -> ValidationError:
     # What AWS answers for DescribeTrainingJob of an unknown name.
     return ValidationError(f"Requested resource not found: Training job {name or arn} does not exist.",
                            code="ValidationException")
@@ -208,11 +208,11 @@ class TrainingJobs(Provider):
 
     def list_training_jobs(self, request: dict, ctx: RequestContext) -> dict:
         after, before = request.get("LastModifiedTimeAfter"), request.get("LastModifiedTimeBefore")
-        where = None
-        if after is not None or before is not None:
-            def where(r):
-                return ((after is None or r.last_modified_time > utc(after))
-                        and (before is None or r.last_modified_time < utc(before)))
+
+        def modified_between(r) -> bool:
+            return ((after is None or r.last_modified_time > utc(after))
+                    and (before is None or r.last_modified_time < utc(before)))
+        where = modified_between if after is not None or before is not None else None
         items, token = self.resources.list(
             ctx, TYPE, name_contains=request.get("NameContains"),
             created_after=request.get("CreationTimeAfter"),
