@@ -204,21 +204,27 @@ class PipeFeeder:
             if seed is not None and epoch:
                 random.Random(seed + epoch).shuffle(order)
             try:
-                with out:
-                    for obj in order:
-                        with _open_source(obj, self.config, self.objects) as src:
-                            fh = _plain(src, gzipped)
-                            if recordio:
-                                out.write(_recordio_frame(fh.read()))
-                            else:
-                                shutil.copyfileobj(fh, out, 1024 * 1024)
+                for obj in order:
+                    with _open_source(obj, self.config, self.objects) as src:
+                        fh = _plain(src, gzipped)
+                        if recordio:
+                            out.write(_recordio_frame(fh.read()))
+                        else:
+                            shutil.copyfileobj(fh, out, 1024 * 1024)
+                out.flush()
             except BrokenPipeError:
                 pass  # the reader closed early, which Pipe mode allows
             except OSError as exc:
                 self.error = f"ClientError: Pipe mode streaming of {self.channel['ChannelName']} failed: {exc}"
             epoch += 1
+            # The next epoch's FIFO exists before this one ends, so a reader that goes on to
+            # it at end of file finds it.
             if not self._stop.is_set():
                 os.mkfifo(self.fifo(epoch))
+            try:
+                out.close()
+            except BrokenPipeError:
+                pass
             self._remove(self.fifo(epoch - 1))
 
     @staticmethod

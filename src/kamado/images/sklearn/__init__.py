@@ -1,1 +1,3 @@
-"""The scikit-learn framework image: script mode (``sagemaker-scikit-learn``)."""
+"""The scikit-learn framework image (``sagemaker-scikit-learn``): script mode only."""
+
+FRAMEWORK_MODULE = "sagemaker_sklearn_container.training:main"

@@ -3,8 +3,19 @@
 import sys
 
 from kamado.images.environment import TrainingEnvironment
-from kamado.images.toolkit import run_user_script
+from kamado.images.sklearn import FRAMEWORK_MODULE
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv else "train"
+    if command != "train":
+        print(f"unknown command {command!r}; this image knows train", file=sys.stderr)
+        return 2
+    from kamado.images.toolkit import run_user_script
+
+    return run_user_script(TrainingEnvironment.load(), framework_module=FRAMEWORK_MODULE)
+
 
 if __name__ == "__main__":
-    sys.exit(run_user_script(TrainingEnvironment.load(),
-                             framework_module="sagemaker_sklearn_container.training:main"))
+    sys.exit(main())

@@ -1,61 +1,95 @@
 """Hyperparameters as SageMaker's training toolkit reads them, and the command line it builds
-(training-contract.md §3.1, §6.1–6.2)."""
+from them (training-contract.md §3.1, §6.1, §6.2)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-# Keys the toolkit keeps out of the user's hyperparameters (beyond every ``sagemaker_*`` key).
-RESERVED = ("default_user_module_name", "_tuning_objective_metric")
-# ``sagemaker_*`` keys that are the toolkit's own; the other ``sagemaker_*`` keys are framework
-# parameters (distribution settings) and go to SM_FRAMEWORK_PARAMS.
-TOOLKIT_KEYS = ("sagemaker_program", "sagemaker_submit_directory", "sagemaker_container_log_level",
-                "sagemaker_job_name", "sagemaker_region", "sagemaker_enable_cloudwatch_metrics",
-                "sagemaker_s3_output")
+SAGEMAKER_PREFIX = "sagemaker_"
+# The toolkit's own keys. Two of them lack the prefix but are still kept out of the user's
+# hyperparameters: a tuning job's objective name and a legacy module-name setting.
+TOOLKIT_KEYS = frozenset({
+    "sagemaker_program", "sagemaker_submit_directory", "sagemaker_enable_cloudwatch_metrics",
+    "sagemaker_region", "sagemaker_container_log_level", "sagemaker_job_name",
+    "default_user_module_name", "_tuning_objective_metric", "sagemaker_s3_output",
+})
+DEFAULT_LOG_LEVEL = 20  # logging.INFO, the toolkit's default
 
 
 def decode(raw: dict[str, str]) -> dict[str, object]:
-    """JSON-decode each value; keep the raw string when it is not JSON."""
-    out = {}
+    """JSON-decode each value; a value that is not JSON stays the string it was.
+
+    The SDK JSON-encodes every value of a framework estimator (``"\\"train.py\\""``) while
+    hand-written requests usually do not (``"train.py"``); both must mean the same."""
+    decoded: dict[str, object] = {}
     for key, value in raw.items():
         try:
-            out[key] = json.loads(value)
+            decoded[key] = json.loads(value)
         except (TypeError, ValueError):
-            out[key] = value
-    return out
+            decoded[key] = value
+    return decoded
 
 
-def split(decoded: dict[str, object]) -> tuple[dict, dict, dict]:
-    """(user hyperparameters, the toolkit's own, framework parameters)."""
-    user, toolkit, framework = {}, {}, {}
-    for key, value in decoded.items():
-        if key in TOOLKIT_KEYS:
-            toolkit[key] = value
-        elif key.startswith("sagemaker_"):
-            framework[key] = value
-        elif key not in RESERVED:
-            user[key] = value
-    return user, toolkit, framework
+@dataclass(frozen=True)
+class Hyperparameters:
+    """The decoded hyperparameters, in the three groups the toolkit distinguishes."""
+
+    user: dict[str, object]       # the script's own: SM_HPS, SM_HP_*, the command line
+    toolkit: dict[str, object]    # how to run the script (program, source, log level, ...)
+    framework: dict[str, object]  # other sagemaker_* keys (distribution): SM_FRAMEWORK_PARAMS
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, str]) -> "Hyperparameters":
+        user, toolkit, framework = {}, {}, {}
+        for key, value in decode(raw).items():
+            if key in TOOLKIT_KEYS:
+                toolkit[key] = value
+            elif key.startswith(SAGEMAKER_PREFIX):
+                framework[key] = value
+            else:
+                user[key] = value
+        return cls(user, toolkit, framework)
+
+    @property
+    def program(self) -> str:
+        value = self.toolkit.get("sagemaker_program")
+        return "" if value is None else str(value)
+
+    @property
+    def submit_directory(self) -> str | None:
+        value = self.toolkit.get("sagemaker_submit_directory")
+        return None if value in (None, "") else str(value)
+
+    @property
+    def log_level(self) -> object:
+        return self.toolkit.get("sagemaker_container_log_level", DEFAULT_LOG_LEVEL)
+
+    @property
+    def job_name(self) -> str | None:
+        value = self.toolkit.get("sagemaker_job_name")
+        return None if value in (None, "") else str(value)
+
+    @property
+    def region(self) -> str | None:
+        value = self.toolkit.get("sagemaker_region")
+        return None if value in (None, "") else str(value)
 
 
-def _render(value: object) -> str:
+def render(value: object) -> str:
+    """One argument value: ``str()`` of the decoded value (``True``, ``0.001``, ``[1, 2]``);
+    a mapping as ``k1=v1,k2=v2`` with sorted keys; nothing for null."""
+    if value is None:
+        return ""
     if isinstance(value, dict):
-        return ",".join(f"{k}={v}" for k, v in value.items())
+        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))
     return str(value)
 
 
 def to_args(hyperparameters: dict[str, object]) -> list[str]:
-    """``--key value`` per hyperparameter, keys sorted; one-letter keys as ``-k``."""
-    args = []
+    """``--key value`` per hyperparameter, keys sorted; a one-character key is ``-k``."""
+    args: list[str] = []
     for key in sorted(hyperparameters):
-        args += [f"-{key}" if len(key) == 1 else f"--{key}", _render(hyperparameters[key])]
+        args.append(f"-{key}" if len(key) == 1 else f"--{key}")
+        args.append(render(hyperparameters[key]))
     return args
-
-
-def encode_env(value: object) -> str:
-    """The toolkit's rule for SM_* values: strings as they are, None empty, else compact JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,60 +1,119 @@
-"""``requirements.txt`` in the user's code, installed once per distinct file into a cached
-virtual environment that sees kamado's own packages (``--system-site-packages``)."""
+"""``requirements.txt`` in the user's code, installed once per distinct file.
+
+Each distinct file (with the interpreter it is for) gets a virtual environment under
+``$KAMADO_CACHE_DIR/envs/<hash>``, layered over kamado's own packages (see :mod:`.venvs`), so
+a second job with the same requirements starts at once and nothing is installed into kamado's
+environment. The environment is built under a temporary name and renamed when complete,
+holding a lock per hash: concurrent jobs with the same requirements build it once, and a build
+that dies half-way leaves nothing a later job would use.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
-import venv
 from pathlib import Path
+
+from kamado.images.toolkit import venvs
+from kamado.images.toolkit.failure import tail_message
+from kamado.images.toolkit.process import Supervisor
+
+COMPLETE = ".complete"
+FILENAME = "requirements.txt"
 
 
 class InstallError(Exception):
-    def __init__(self, code: int, stderr: str, command: list[str]) -> None:
-        super().__init__(stderr)
-        self.code, self.stderr, self.command = code, stderr, command
+    def __init__(self, kind: str, exit_code: int, message: str, command: list[str]) -> None:
+        super().__init__(message)
+        self.kind, self.exit_code, self.message, self.command = kind, exit_code, message, command
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("KAMADO_CACHE_DIR") or Path.home() / ".cache" / "kamado")
 
 
-def python_for(code_dir: Path) -> str:
-    """The interpreter the user's script runs with: this one, or the cached environment that
-    has the code's requirements installed."""
-    requirements = code_dir / "requirements.txt"
-    if not requirements.is_file():
-        return sys.executable
-    digest = hashlib.sha256(requirements.read_bytes() + sys.version.encode()
-                            + sys.executable.encode()).hexdigest()[:16]
+def digest(requirements: bytes) -> str:
+    # The interpreter's prefix counts too: the environment is layered over its packages.
+    key = b"\0".join([requirements, sys.version.encode(), os.fsencode(sys.prefix)])
+    return hashlib.sha256(key).hexdigest()[:24]
+
+
+def cacheable(requirements: str) -> bool:
+    """An editable requirement points into this job's code directory, which does not outlive
+    the job; an environment holding one is the job's alone."""
+    return not any(line.strip().startswith(("-e", "--editable"))
+                   for line in requirements.splitlines())
+
+
+def pip_install(python: Path | str, args: list[str]) -> list[str]:
+    # -I: the code directory (the cwd) must not shadow pip's own imports; -u: live output.
+    return [str(python), "-I", "-u", "-m", "pip", "install", "--no-input", *args]
+
+
+def install(prefix: Path, code_dir: Path, supervisor: Supervisor,
+            parent_site_dirs: list[str] | None = None) -> None:
+    """Make an environment at ``prefix`` with the code's requirements installed."""
+    python = venvs.create(prefix, parent_site_dirs)
+    command = pip_install(python, ["-r", FILENAME])
+    print(f"Installing requirements with the following command:\n{' '.join(command)}",
+          flush=True)
+    result = supervisor.run(command, cwd=code_dir, env=dict(os.environ))
+    if result.exit_code != 0:
+        raise InstallError("InstallRequirementsError", result.exit_code,
+                           tail_message(result.stderr_tail), command)
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("Waiting for another job that is installing the same requirements.txt",
+                  flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock, also when the process dies
+
+
+def environment(code_dir: Path, supervisor: Supervisor, scratch: Path) -> Path | None:
+    """The prefix of the environment the code's requirements are installed in, or None when
+    the code has no requirements.txt. ``scratch`` is the job's own temporary directory."""
+    path = code_dir / FILENAME
+    if not path.is_file():
+        return None
+    text = path.read_bytes()
+    if not cacheable(text.decode("utf-8", "replace")):
+        prefix = scratch / "requirements-env"
+        install(prefix, code_dir, supervisor)
+        return prefix
+
+    key = digest(text)
     envs = cache_dir() / "envs"
+    target = envs / key
+    if (target / COMPLETE).exists():
+        print(f"Using the cached environment for requirements.txt: {target}", flush=True)
+        return target
     envs.mkdir(parents=True, exist_ok=True)
-    target = envs / digest
-    python = target / "bin" / "python"
-    with open(envs / f"{digest}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build per requirements file; others wait and reuse it
-        if (target / ".complete").exists():
-            print(f"Using the cached environment for requirements.txt ({digest})", flush=True)
-            return str(python)
-        building = envs / f"{digest}.building"
-        shutil.rmtree(building, ignore_errors=True)
-        venv.EnvBuilder(system_site_packages=True, with_pip=False, symlinks=True).create(building)
-        # pip from this interpreter installs into the new environment via --prefix semantics of
-        # `python -m pip --python`; the new environment has no pip of its own.
-        command = [sys.executable, "-m", "pip", "--python", str(building / "bin" / "python"),
-                   "install", "--disable-pip-version-check", "-r", str(requirements)]
-        print(f"Installing requirements: {' '.join(command)}", flush=True)
-        done = subprocess.run(command, cwd=code_dir, capture_output=True, text=True)
-        sys.stdout.write(done.stdout)
-        sys.stdout.flush()
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr)
+    with _locked(envs / f"{key}.lock"):
+        if (target / COMPLETE).exists():  # another job built it while we waited
+            print(f"Using the cached environment for requirements.txt: {target}", flush=True)
+            return target
+        # Whatever is left of a build that died is garbage now that we hold the lock.
+        for stale in envs.glob(f"{key}.building-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
+        building = envs / f"{key}.building-{os.getpid()}"
+        try:
+            install(building, code_dir, supervisor)
+            shutil.copyfile(path, building / FILENAME)
+            venvs.relocate(building, target)
+            (building / COMPLETE).touch()
+            building.rename(target)
+        finally:
             shutil.rmtree(building, ignore_errors=True)
-            raise InstallError(done.returncode, done.stderr, command)
-        (building / ".complete").touch()
-        building.rename(target)
-    return str(python)
+    print(f"Installed requirements.txt into the cached environment {target}", flush=True)
+    return target
