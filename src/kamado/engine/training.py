@@ -409,9 +409,12 @@ class TrainingRun:
             if reason and primary == "Failed":
                 data["FailureReason"] = reason
             return data
-        self.update(change, status=primary)
-        if not self.abandoned:
-            self.engine.finished(self)
+        # One transaction: whoever sees the final status also sees what listeners recorded
+        # with it (the experiment's trial component).
+        with self.platform.resources.transaction():
+            self.update(change, status=primary)
+            if not self.abandoned:
+                self.engine.finished(self)
 
     def _close_host(self, host: Host) -> None:
         for feeder in host.feeders:
