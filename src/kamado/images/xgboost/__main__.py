@@ -1,4 +1,5 @@
-"""``python -m kamado.images.xgboost train``."""
+"""``python -m kamado.images.xgboost train``: the built-in algorithm, or script mode when the
+job names a ``sagemaker_program`` (framework estimators), as AWS's sagemaker-xgboost images."""
 
 import sys
 
@@ -8,23 +9,9 @@ from kamado.images.environment import TrainingEnvironment
 FRAMEWORK_MODULE = "sagemaker_xgboost_container.training:main"
 
 
-def _import_xgboost_without_sklearn() -> None:
-    """``import xgboost`` imports scikit-learn when it is installed (for its sklearn wrapper,
-    which the algorithm does not use): 1.7 s of a job's start on a laptop, against 0.3 s for
-    xgboost alone. Hiding sklearn during that import keeps every job's start fast; sklearn is
-    imported normally later if a custom metric needs it."""
-    hidden = "sklearn" not in sys.modules
-    if hidden:
-        sys.modules["sklearn"] = None  # makes `import sklearn` raise ImportError
-    try:
-        import xgboost  # noqa: F401
-    finally:
-        if hidden:
-            del sys.modules["sklearn"]
-
-
 def train(env: TrainingEnvironment) -> None:
-    _import_xgboost_without_sklearn()
+    # Imported here, not above: script mode never needs the algorithm (nor XGBoost itself,
+    # which the algorithm imports on a thread of its own while it reads the data).
     from kamado.algorithms.xgboost.train import train as train_algorithm
 
     train_algorithm(env)
