@@ -1,35 +1,37 @@
-"""The built-in Linear Learner (``linear-learner`` images), as a plain library."""
+"""The built-in Linear Learner (``linear-learner`` images), as a plain numpy library.
+
+    model = fit({"predictor_type": "regressor"}, X, y, validation=(X_val, y_val))
+    predict(model, X)          # [{"score": 151.2}, …] — Linear Learner's inference output
+    model.save(directory)      # model_algo-1; load_model(path) reads it back
+
+Hyperparameters take AWS's names and string values (as a job's HyperParameters do);
+:func:`metric_definitions` gives the MetricDefinitions SageMaker fills in for the image.
+"""
 
 from __future__ import annotations
 
-from kamado.algorithms.linear_learner.model import LinearModel, load_model
+import numpy as np
 
-_HOST = r"#quality_metric: host=\S+, "
-
-
-def metric_definitions(hyperparameters: dict | None = None) -> list[dict]:
-    """The MetricDefinitions SageMaker fills in for a Linear Learner job (regexes verbatim
-    from real job descriptions; builtin-algorithms.md §2.4)."""
-    out = [{"Name": "train:progress", "Regex": r"#progress_metric: host=\S+, completed (\S+) %"},
-           {"Name": "train:throughput",
-            "Regex": r"#throughput_metric: host=\S+, train throughput=(\S+) records/second"}]
-    for ch in ("train", "validation"):
-        out.append({"Name": f"{ch}:objective_loss",
-                    "Regex": _HOST + rf"epoch=\S+, {ch} \S+_objective <loss>=(\S+)"})
-    for ch in ("train", "validation", "test"):
-        out.append({"Name": f"{ch}:objective_loss:final" if ch != "test" else "test:objective_loss",
-                    "Regex": _HOST + rf"{ch} \S+_objective <loss>=(\S+)"})
-    for ch in ("validation", "test"):
-        for m in ("mse", "absolute_loss", "rmse"):
-            out.append({"Name": f"{ch}:{m}", "Regex": _HOST + rf"{ch} {m} <loss>=(\S+)"})
-        for m in ("binary_classification_accuracy", "precision", "recall", "roc_auc_score",
-                  "multiclass_accuracy", "macro_precision", "macro_recall", "dcg"):
-            out.append({"Name": f"{ch}:{m}", "Regex": _HOST + rf"{ch} {m} <score>=(\S+)"})
-        out.append({"Name": f"{ch}:binary_f_beta", "Regex": _HOST + rf"{ch} binary_f_\S+ <score>=(\S+)"})
-        out.append({"Name": f"{ch}:macro_f_beta", "Regex": _HOST + rf"{ch} macro_f_\S+ <score>=(\S+)"})
-        out.append({"Name": f"{ch}:multiclass_top_k_accuracy",
-                    "Regex": _HOST + rf"{ch} multiclass_top_k_accuracy_\S+ <score>=(\S+)"})
-    return out[:40]
+from kamado.algorithms.linear_learner.definitions import metric_definitions
+from kamado.algorithms.linear_learner.evaluation import evaluate
+from kamado.algorithms.linear_learner.hyperparameters import validate as validate_hyperparameters
+from kamado.algorithms.linear_learner.log import JobLog
+from kamado.algorithms.linear_learner.model import LinearModel, load_model, predict
+from kamado.algorithms.linear_learner.trainer import Data, Result
+from kamado.algorithms.linear_learner.trainer import fit as fit_resolved
 
 
-__all__ = ["LinearModel", "load_model", "metric_definitions"]
+def fit(hyperparameters: dict, X, y, *, validation: tuple | None = None,
+        sample_weight=None, seed: int = 0, log: JobLog | None = None) -> LinearModel:
+    """Train on arrays (X dense or scipy sparse); ``validation=(X_val, y_val)`` selects the
+    model, calibrates the threshold and drives early stopping, as the validation channel
+    does. Raises ClientError for invalid hyperparameters or labels."""
+    hp = validate_hyperparameters(hyperparameters)
+    train = Data(X, np.asarray(y, float), None if sample_weight is None
+                 else np.asarray(sample_weight, float))
+    val = None if validation is None else Data(validation[0], np.asarray(validation[1], float))
+    return fit_resolved(hp, train, val, seed=seed, log=log).model
+
+
+__all__ = ["Data", "JobLog", "LinearModel", "Result", "evaluate", "fit", "fit_resolved",
+           "load_model", "metric_definitions", "predict", "validate_hyperparameters"]

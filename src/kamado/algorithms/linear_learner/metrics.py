@@ -1,81 +1,70 @@
-"""Linear Learner's evaluation metrics (the names AWS logs and tunes on) and the binary
-threshold calibration behind ``binary_classifier_model_selection_criteria``."""
+"""The quality metrics Linear Learner logs for its final model on validation and test data,
+by the names AWS logs (and tunes on): ``<channel> <name> <loss|score>=<value>``."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def _prf(y, pred, beta):
-    tp = float(((pred == 1) & (y == 1)).sum())
-    fp = float(((pred == 1) & (y == 0)).sum())
-    fn = float(((pred == 0) & (y == 1)).sum())
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f = (1 + beta ** 2) * precision * recall / (beta ** 2 * precision + recall) \
-        if precision + recall else 0.0
-    return precision, recall, f
+def _safe_div(a: float, b: float) -> float:
+    return a / b if b else 0.0
 
 
-def threshold_for(probs: np.ndarray, y: np.ndarray, criterion: str, hp: dict) -> tuple[float, float]:
-    """The threshold that serves the criterion best on (probs, y), and its score."""
-    candidates = np.unique(np.quantile(probs, np.linspace(0, 1, 201)))
-    best_t, best = 0.5, -np.inf
-    for t in candidates:
-        pred = (probs >= t).astype(int)
-        precision, recall, f = _prf(y, pred, hp["f_beta"] if criterion == "f_beta" else 1.0)
-        if criterion == "accuracy":
-            score = float((pred == y).mean())
-        elif criterion in ("f_beta", "f1"):
-            score = f
-        elif criterion == "precision_at_target_recall":
-            score = precision if recall >= hp["target_recall"] else -1 + recall
-        else:  # recall_at_target_precision
-            score = recall if precision >= hp["target_precision"] else -1 + precision
-        if score > best:
-            best_t, best = float(t), score
-    return best_t, best
+def _prf(y: np.ndarray, pred: np.ndarray, beta: float) -> tuple[float, float, float]:
+    tp = float(np.sum((pred == 1) & (y == 1)))
+    fp = float(np.sum((pred == 1) & (y == 0)))
+    fn = float(np.sum((pred == 0) & (y == 1)))
+    precision, recall = _safe_div(tp, tp + fp), _safe_div(tp, tp + fn)
+    b2 = beta * beta
+    return precision, recall, _safe_div((1 + b2) * precision * recall, b2 * precision + recall)
 
 
-def _auc(y, scores) -> float:
-    pos, neg = scores[y == 1], scores[y == 0]
-    if not len(pos) or not len(neg):
+def roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve: the Mann-Whitney statistic with tied scores at their mean rank."""
+    positives = int(np.sum(y == 1))
+    negatives = len(y) - positives
+    if not positives or not negatives:
         return float("nan")
-    ranks = np.argsort(np.argsort(np.concatenate([pos, neg]))) + 1.0
-    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    mean_rank = ends - (counts - 1) / 2.0  # 1-based mean rank of each distinct score
+    rank_sum = float(mean_rank[inverse][y == 1].sum())
+    return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
 
 
-def evaluate(model, X, y, hp: dict) -> list[tuple[str, str, float]]:
-    """(metric, "loss"|"score", value) for a channel, as Linear Learner reports them."""
-    kind = hp["predictor_type"]
-    y = np.asarray(y, np.float64)
-    preds = model.predict(X)
-    if kind == "regressor":
-        s = np.array([p["score"] for p in preds])
-        r = s - y
-        out = [("mse", "loss", float((r ** 2).mean())), ("rmse", "loss", float(np.sqrt((r ** 2).mean()))),
-               ("absolute_loss", "loss", float(np.abs(r).mean()))]
-        var = float(((y - y.mean()) ** 2).mean())
-        out.append(("r2", "score", 1 - float((r ** 2).mean()) / var if var else 0.0))
-        return out
-    if kind == "binary_classifier":
-        p = np.array([q["score"] for q in preds])
-        label = np.array([q["predicted_label"] for q in preds])
-        precision, recall, f = _prf(y, label, hp["f_beta"])
-        return [("binary_classification_accuracy", "score", float((label == y).mean())),
-                (f"binary_f_{hp['f_beta']:g}", "score", f), ("precision", "score", precision),
-                ("recall", "score", recall), ("roc_auc_score", "score", _auc(y, p))]
-    P = np.array([q["score"] for q in preds])
-    label = P.argmax(axis=1)
-    k = min(hp["accuracy_top_k"], P.shape[1])
-    top = np.argsort(-P, axis=1)[:, :k]
-    classes = range(P.shape[1])
-    precisions, recalls, fs = zip(*[_prf((y == c).astype(int), (label == c).astype(int), hp["f_beta"])
-                                    for c in classes])
-    rank = (P > P[np.arange(len(y)), y.astype(int)][:, None]).sum(axis=1) + 1
-    return [("multiclass_accuracy", "score", float((label == y).mean())),
-            (f"multiclass_top_k_accuracy_{k}", "score", float((top == y[:, None]).any(axis=1).mean())),
-            (f"macro_f_{hp['f_beta']:g}", "score", float(np.mean(fs))),
-            ("macro_precision", "score", float(np.mean(precisions))),
-            ("macro_recall", "score", float(np.mean(recalls))),
-            ("dcg", "score", float((1 / np.log2(rank + 1)).mean()))]
+def regression(pred: np.ndarray, y: np.ndarray) -> list[tuple[str, str, float]]:
+    r = np.asarray(pred, float) - y
+    mse = float(np.mean(r * r))
+    return [("mse", "loss", mse), ("rmse", "loss", float(np.sqrt(mse))),
+            ("absolute_loss", "loss", float(np.mean(np.abs(r))))]
+
+
+def binary(scores: np.ndarray, labels: np.ndarray, y: np.ndarray,
+           f_beta: float) -> list[tuple[str, str, float]]:
+    precision, recall, f = _prf(y, labels, f_beta)
+    return [("binary_classification_accuracy", "score", float(np.mean(labels == y))),
+            (f"binary_f_{f_beta:.3f}", "score", f), ("precision", "score", precision),
+            ("recall", "score", recall), ("roc_auc_score", "score", roc_auc(y, scores))]
+
+
+def multiclass(probs: np.ndarray, y: np.ndarray, top_k: int,
+               f_beta: float) -> list[tuple[str, str, float]]:
+    y = y.astype(np.intp)
+    n, classes = probs.shape
+    labels = probs.argmax(axis=1)
+    k = min(top_k, classes)
+    true_p = probs[np.arange(n), y]
+    # Rank of the true class (1 = best); ties count in the class's favour, as top-k does.
+    rank = (probs > true_p[:, None]).sum(axis=1) + 1
+    per_class = [_prf((y == c).astype(int), (labels == c).astype(int), f_beta)
+                 for c in range(classes)]
+    present = [c for c in range(classes) if np.any(y == c)]
+    macro_recall = float(np.mean([per_class[c][1] for c in present])) if present else 0.0
+    return [("multiclass_accuracy", "score", float(np.mean(labels == y))),
+            (f"multiclass_top_k_accuracy_{k}", "score", float(np.mean(rank <= k))),
+            ("dcg", "score", float(np.mean(1.0 / np.log2(rank + 1.0)))),
+            ("macro_recall", "score", macro_recall),
+            ("macro_precision", "score", float(np.mean([p[0] for p in per_class]))),
+            (f"macro_f_{f_beta:.3f}", "score", float(np.mean([p[2] for p in per_class]))),
+            ("multiclass_balanced_accuracy", "score", macro_recall),
+            ("multiclass_log_loss", "score", float(np.mean(-np.log(np.maximum(true_p, 1e-15)))))]

@@ -1,1 +1,2 @@
-"""The Linear Learner image (``linear-learner``)."""
+"""The Linear Learner image (``linear-learner``):
+``python -m kamado.images.linear_learner train``."""
