@@ -3,7 +3,6 @@ and checkpoints kept in step with their S3 location while the job runs."""
 
 from __future__ import annotations
 
-import os
 import tarfile
 import threading
 from pathlib import Path
@@ -115,9 +114,3 @@ class CheckpointSync:
         self.sync()
 
 
-def disk_path(local_path: str | None, base: Path, default: str) -> Path:
-    """A container path such as ``/opt/ml/checkpoints`` inside this job's directory."""
-    path = local_path or default
-    if path == "/opt/ml" or path.startswith("/opt/ml/"):
-        return base / os.path.relpath(path, "/opt/ml")
-    return Path(path)

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kamado.engine import artifacts, channels, jobdir
+from kamado.engine import artifacts, channels, container, jobdir
 from kamado.engine.joblog import JobLog, MetricRule
 from kamado.engine.process import JobProcess
-from kamado.images.environment import FAILURE_LIMIT
+from kamado.images.environment import FAILURE_LIMIT, in_job_dir
 from kamado.storage.uri import filesystem, is_s3
 from kamado.store.metrics import MetricPoint
 from kamado.store.types import now
@@ -183,8 +183,8 @@ class TrainingRun:
             base = root / name
             ckpt = None
             if data.get("CheckpointConfig"):
-                ckpt = artifacts.disk_path(data["CheckpointConfig"].get("LocalPath"), base,
-                                           "/opt/ml/checkpoints")
+                ckpt = in_job_dir(data["CheckpointConfig"].get("LocalPath")
+                                  or "/opt/ml/checkpoints", base)
             env = jobdir.prepare(base, data, name, names, ckpt)
             self.hosts.append(Host(name, env, f"{self.name}/{name}-{epoch}"))
 
@@ -274,10 +274,11 @@ class TrainingRun:
                 raise Outcome("Failed", f"ClientError: The source directory {uri} is not a "
                                         f"readable tar.gz: {exc}") from None
 
-    def _argv(self, data: dict) -> list[str]:
+    def _command(self, data: dict, host: Host, variables: dict[str, str]) -> list[str]:
+        """The host's command line (a container entrypoint may add to ``variables``)."""
         spec = data["AlgorithmSpecification"]
         if spec.get("ContainerEntrypoint"):
-            return list(spec["ContainerEntrypoint"]) + list(spec.get("ContainerArguments") or [])
+            return container.prepare(spec, host.env, variables)
         if self.image.train is None:
             raise Outcome("Failed", f"ClientError: The image {self.image.name} has no train "
                                     "program.")
@@ -317,12 +318,14 @@ class TrainingRun:
             metrics.put(arn, points)
 
         host.joblog = JobLog(write_events, write_points, rules)
+        variables = self._environment(data, host)
+        argv = self._command(data, host, variables)
         try:
-            host.process = JobProcess(self._argv(data), env=self._environment(data, host),
+            host.process = JobProcess(argv, env=variables,
                                       cwd=self.image.cwd or host.env.base, sink=host.joblog.line)
         except OSError as exc:
             raise Outcome("Failed", f"ClientError: Cannot start the image's program "
-                                    f"{self._argv(data)[0]}: {exc.strerror}") from None
+                                    f"{argv[0]}: {exc.strerror}") from None
         self.update(lambda d: {**d, "_processes": {**(d.get("_processes") or {}),
                                                     host.name: [host.process.pid,
                                                                 host.process.started]}})

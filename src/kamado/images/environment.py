@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +20,25 @@ DEFAULT_BASE_DIR = "/opt/ml"
 FAILURE_LIMIT = 1024  # DescribeTrainingJob.FailureReason holds at most this many characters
 
 
+# "/opt/ml" as a path of its own: not inside a longer path or name (/x/opt/ml, /opt/mlflow).
+_CONTAINER_BASE = re.compile(r"(?<![\w./-])/opt/ml(?![\w.-])")
+
+
 def base_dir() -> Path:
     return Path(os.environ.get("SAGEMAKER_BASE_DIR") or DEFAULT_BASE_DIR)
+
+
+def in_job_dir(path: str, base: Path) -> Path:
+    """A container path (``/opt/ml/checkpoints``) as the same path in the job directory
+    ``base``; any other path as it is."""
+    if path == DEFAULT_BASE_DIR or path.startswith(DEFAULT_BASE_DIR + "/"):
+        return base / os.path.relpath(path, DEFAULT_BASE_DIR)
+    return Path(path)
+
+
+def translate(text: str, base: Path) -> str:
+    """``text`` (a command line, a script) with every ``/opt/ml`` path moved into ``base``."""
+    return _CONTAINER_BASE.sub(lambda _: str(base), text)
 
 
 def _read_json(path: Path, default):

@@ -91,10 +91,6 @@ def test_model_trainer_with_the_builtin_xgboost_image_matches_xgboost_train(v3, 
     assert got == pytest.approx(want, abs=0.005)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "v3 SourceCode runs ContainerEntrypoint ['/bin/bash', '-c', 'chmod +x "
-    "/opt/ml/input/data/sm_drivers/sm_train.sh && /opt/ml/input/data/sm_drivers/sm_train.sh'] "
-    "and its drivers hard-code /opt/ml; kamado's job directory is not mounted at /opt/ml"))
 def test_model_trainer_source_code_runs_the_entry_script(v3, cancer):
     import joblib
 

@@ -167,3 +167,47 @@ def test_xgboost_framework_mode_runs_the_entry_point(sm, s3):
     assert [d["Name"] for d in job["AlgorithmSpecification"]["MetricDefinitions"]] == ["train:rmse"]
     assert {m["MetricName"] for m in job["FinalMetricDataList"]} == {"train:rmse"}
     assert "xgboost-model" in tar_members(s3, job["ModelArtifacts"]["S3ModelArtifacts"])
+
+
+DRIVER_SH = textwrap.dedent('''
+    set -e
+    cd /opt/ml/input/data/code
+    python3 /opt/ml/input/data/drivers/driver.py "$@"
+    echo "driver done" > /opt/ml/output/data/done.txt
+''')
+DRIVER_PY = textwrap.dedent('''
+    import json, sys, os, sklearn
+    hps = json.load(open("/opt/ml/input/config/hyperparameters.json"))
+    with open("/opt/ml/model/run.json", "w") as fh:
+        json.dump({"hps": hps, "argv": sys.argv[1:], "cwd": os.getcwd(),
+                   "prefix": sys.prefix, "code": sorted(os.listdir("."))}, fh)
+''')
+
+
+def test_container_entrypoint_runs_a_driver_that_names_opt_ml(sm, s3, train_server):
+    # The SageMaker SDK 3.x runs script mode this way: a bash entrypoint, drivers in a channel
+    # of their own, every path under /opt/ml.
+    for key, text in {"drivers/driver.sh": DRIVER_SH, "drivers/driver.py": DRIVER_PY,
+                      "code/train.py": "print('hi')\n"}.items():
+        s3.put_object(Bucket="data", Key=f"entry/{key}", Body=text.encode())
+    request = job_request("entrypoint-driver", image=SKLEARN, hp={"depth": "3"},
+                          channels={"drivers": "s3://data/entry/drivers",
+                                    "code": "s3://data/entry/code"})
+    request["AlgorithmSpecification"] = {
+        "TrainingImage": SKLEARN, "TrainingInputMode": "File",
+        "ContainerEntrypoint": ["/bin/bash", "-c",
+                                "bash /opt/ml/input/data/drivers/driver.sh \"$@\"", "driver"],
+        "ContainerArguments": ["--out", "/opt/ml/model"]}
+    sm.create_training_job(**request)
+    job = wait_for(sm, "entrypoint-driver")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    run = json.loads(tar_members(s3, job["ModelArtifacts"]["S3ModelArtifacts"])["run.json"])
+    assert run["hps"] == {"depth": "3"}
+    assert run["argv"][0] == "--out" and run["argv"][1].endswith("/algo-1/model")
+    assert run["cwd"].endswith("/algo-1/input/data/code") and run["code"] == ["train.py"]
+    # the job's own python3, inside the job directory under kamado's home
+    assert run["prefix"].startswith(str(train_server.home))
+    assert run["prefix"].endswith("/algo-1/.python")
+    output = tar_members(s3, job["ModelArtifacts"]["S3ModelArtifacts"].replace(
+        "model.tar.gz", "output.tar.gz"))
+    assert output["done.txt"] == b"driver done\n"

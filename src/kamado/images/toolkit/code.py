@@ -12,7 +12,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from kamado.images.environment import DEFAULT_BASE_DIR
+from kamado.images.environment import in_job_dir
 
 
 class CodeError(Exception):
@@ -45,10 +45,7 @@ def local_path(location: str, base: Path) -> Path:
     """A local source location, with ``/opt/ml/...`` read as the job directory's: the SDK
     writes such paths in local mode and with network isolation (``/opt/ml/input/data/code``)."""
     path = Path(location.removeprefix("file://"))
-    default = Path(DEFAULT_BASE_DIR)
-    if not path.exists() and path.is_relative_to(default) and base != default:
-        return base / path.relative_to(default)
-    return path
+    return path if path.exists() else in_job_dir(str(path), base)
 
 
 def _extract(tarball: Path, target: Path, origin: str) -> None:
