@@ -6,10 +6,13 @@ For each data size, side by side in one run:
   * direct — what a user would otherwise do: read the CSV (pandas), build a DMatrix, call
     ``xgboost.train`` with the same hyperparameters, save the model;
   * kamado — CreateTrainingJob with the built-in XGBoost image on the same CSV (already in
-    kamado's S3) until DescribeTrainingJob says Completed, model.tar.gz uploaded.
+    kamado's S3) until the job is Completed, model.tar.gz uploaded (the job's
+    TrainingEndTime, read by a DescribeTrainingJob poll that leaves the CPUs to the job).
 It prints both wall times, their ratio (kamado / direct, lower is better; 1.00 = no overhead)
 and the fixed overhead: the same comparison on a 100-row, one-round job, where nearly all of
-kamado's time is its own (queue, job directory, process start, imports, upload).
+kamado's time is its own (queue, job directory, process start, imports, upload). The very
+first job also starts the image's fork server (kamado.engine.forkserver), which imports the
+libraries every later job is forked with; its time is printed on its own line.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def direct(csv: Path, rounds: int, out: Path) -> float:
 
 
 def on_kamado(sm, name: str, uri: str, rounds: int) -> float:
-    t = time.perf_counter()
+    started = time.time()
     sm.create_training_job(
         TrainingJobName=name,
         AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
@@ -74,11 +77,14 @@ def on_kamado(sm, name: str, uri: str, rounds: int) -> float:
         job = sm.describe_training_job(TrainingJobName=name)
         if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
             break
-        time.sleep(0.01)  # a tight poll, so the figure is kamado's time and not a poll interval
-    elapsed = time.perf_counter() - t
+        # A tight poll would take CPU from the job it waits for (two cores here); the moment
+        # the job completed is on the job itself, so a relaxed poll loses no precision.
+        time.sleep(0.1)
     if job["TrainingJobStatus"] != "Completed":
         raise SystemExit(f"{name}: {job['TrainingJobStatus']}: {job.get('FailureReason')}")
-    return elapsed
+    # TrainingEndTime is when the job turned Completed (model.tar.gz uploaded), on this
+    # machine's clock: from the CreateTrainingJob call to there is what a user waits.
+    return job["TrainingEndTime"].timestamp() - started
 
 
 def main() -> None:
@@ -96,7 +102,7 @@ def main() -> None:
             s3.create_bucket(Bucket="bench")
             sizes = [("fixed overhead (100 rows, 1 round)", 100, 1)] + [
                 (f"{rows:,} rows, {args.rounds} rounds", rows, args.rounds) for rows in args.rows]
-            results = []
+            results, first = [], None
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("benchmark", total=len(sizes) * args.repeat * 2)
                 for label, rows, rounds in sizes:
@@ -115,6 +121,7 @@ def main() -> None:
                                               rounds))
                         progress.advance(task)
                     results.append((label, statistics.median(theirs), statistics.median(ours)))
+                    first = ours[0] if first is None else first
         finally:
             proc.terminate()
             proc.wait(30)
@@ -127,6 +134,8 @@ def main() -> None:
                       f"{ours / theirs:.2f}x")
     console.print(table)
     fixed = results[0][2] - results[0][1]
+    console.print(f"first job after the server started: {first:.2f} s (it also waits for the "
+                  "image's fork server to import its libraries)")
     console.print(f"fixed overhead: {fixed:.2f} s (target < 1.5 s); "
                   f"ratio at the largest size: {results[-1][2] / results[-1][1]:.2f}x (target < 1.10)")
 

@@ -34,6 +34,9 @@ SETTINGS: list[Setting] = [
             "without it writes are atomic and survive a killed server"),
     Setting("max_concurrent_jobs", "KAMADO_MAX_CONCURRENT_JOBS", 0,
             "jobs that run at once; the rest queue (0 means one per CPU core)"),
+    Setting("fork_server", "KAMADO_FORK_SERVER", True,
+            "start built-in algorithm jobs from a process that has their libraries imported "
+            "(saves most of a second per job)"),
     Setting("stop_grace_seconds", "KAMADO_STOP_GRACE_SECONDS", 120,
             "seconds a stopped job's program has after SIGTERM before SIGKILL (AWS: 120)"),
     Setting("access_key_id", "KAMADO_ACCESS_KEY_ID", "", "root access key id (generated at first start if empty)"),
@@ -68,6 +71,7 @@ class Config:
     s3_secret_access_key: str = ""
     object_fsync: bool = False
     max_concurrent_jobs: int = 0
+    fork_server: bool = True
     stop_grace_seconds: int = 120
     access_key_id: str = ""
     secret_access_key: str = ""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kamado.engine import training
+from kamado.engine.forkserver import ForkServers
 from kamado.engine.process import end_group
 from kamado.engine.scheduler import Scheduler
 from kamado.images.registry import ImageRegistry
@@ -42,6 +43,7 @@ class Engine:
         self.metrics = MetricStore(platform.db)
         self.stop_grace = float(config.stop_grace_seconds)
         self.scheduler = Scheduler(config.max_concurrent_jobs or os.cpu_count() or 1)
+        self.forks = ForkServers(training.inherited_environment(), enabled=config.fork_server)
         self._runs: dict[str, training.TrainingRun] = {}
         self._listeners: list = []
         self.started = False
@@ -66,6 +68,7 @@ class Engine:
     def close(self) -> None:
         for run in self.scheduler.close():
             run.abandon()
+        self.forks.close()
 
     def on_finish(self, listener) -> None:
         """``listener(run)`` is called when a job reaches a final status (experiments, tuning)."""

@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 LineSink = Callable[[str, str], None]  # (stream name "stdout"/"stderr", line without newline)
 
@@ -41,17 +41,16 @@ def end_group(pid: int, started: str | None) -> bool:
 
 
 class JobProcess:
-    def __init__(self, argv: Sequence[str], *, env: dict[str, str], cwd: Path | str,
-                 sink: LineSink) -> None:
-        self.proc = subprocess.Popen(
-            list(argv), env=env, cwd=str(cwd), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        self.pid = self.proc.pid
-        self.started = start_time(self.pid)
+    """A running program: its output pumped line by line into ``sink``, its group signalled.
+    Subclasses say how it started and how its exit status is learnt."""
+
+    pid: int
+    started: str | None
+
+    def _read(self, stdout: BinaryIO, stderr: BinaryIO, sink: LineSink) -> None:
         self._readers = [threading.Thread(target=self._pump, args=(pipe, name, sink), daemon=True,
                                           name=f"job-{self.pid}-{name}")
-                         for pipe, name in ((self.proc.stdout, "stdout"),
-                                            (self.proc.stderr, "stderr"))]
+                         for pipe, name in ((stdout, "stdout"), (stderr, "stderr"))]
         for r in self._readers:
             r.start()
 
@@ -62,13 +61,12 @@ class JobProcess:
                 sink(name, raw.decode("utf-8", "replace").rstrip("\r\n"))
 
     def poll(self) -> int | None:
-        return self.proc.poll()
+        raise NotImplementedError
 
     def wait(self, timeout: float | None = None) -> int | None:
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+        """The exit status (negative: the signal that ended it); None if still running after
+        ``timeout`` seconds."""
+        raise NotImplementedError
 
     def signal_group(self, sig: int) -> None:
         try:
@@ -81,7 +79,7 @@ class JobProcess:
         self.signal_group(signal.SIGTERM)
         if self.wait(grace) is None:
             self.signal_group(signal.SIGKILL)
-        code = self.proc.wait()
+        code = self.wait()
         # The program may be gone while a child it left still runs in the group.
         self.signal_group(signal.SIGKILL)
         return code
@@ -91,3 +89,25 @@ class JobProcess:
         deadline = time.monotonic() + timeout
         for r in self._readers:
             r.join(max(0.0, deadline - time.monotonic()))
+
+
+class SpawnedProcess(JobProcess):
+    """A program started the ordinary way: a new process running ``argv``."""
+
+    def __init__(self, argv: Sequence[str], *, env: dict[str, str], cwd: Path | str,
+                 sink: LineSink) -> None:
+        self.proc = subprocess.Popen(
+            list(argv), env=env, cwd=str(cwd), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.pid = self.proc.pid
+        self.started = start_time(self.pid)
+        self._read(self.proc.stdout, self.proc.stderr, sink)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None

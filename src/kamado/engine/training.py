@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from kamado.engine import artifacts, channels, container, jobdir
 from kamado.engine.joblog import JobLog, MetricRule
-from kamado.engine.process import JobProcess
+from kamado.engine.process import JobProcess, SpawnedProcess
 from kamado.images.environment import FAILURE_LIMIT, in_job_dir
 from kamado.storage.uri import filesystem, is_s3
 from kamado.store.metrics import MetricPoint
@@ -76,6 +76,14 @@ def add_transition(data: dict, status: str, message: str | None = None,
     data["SecondaryStatusTransitions"] = transitions
     data["SecondaryStatus"] = status
     return data
+
+
+def inherited_environment() -> dict[str, str]:
+    """What every job's programs inherit from the server's environment (a fork server too)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KAMADO_", "AWS_", "SM_", "SAGEMAKER_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 def _decoded(value: str | None) -> str | None:
@@ -168,6 +176,8 @@ class TrainingRun:
         self.image = self.engine.images.resolve(
             data["AlgorithmSpecification"].get("TrainingImage")
             or data["AlgorithmSpecification"].get("AlgorithmName"), self.scope.region)
+        if not data["AlgorithmSpecification"].get("ContainerEntrypoint"):
+            self.engine.forks.warm(self.image)  # its imports overlap the download
         deadline = time.monotonic() + (data.get("StoppingCondition") or {}).get(
             "MaxRuntimeInSeconds", 86400)
         def started(d):
@@ -285,8 +295,7 @@ class TrainingRun:
         return list(self.image.train) + list(spec.get("ContainerArguments") or ["train"])
 
     def _environment(self, data: dict, host: Host) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("KAMADO_", "AWS_", "SM_", "SAGEMAKER_"))}
+        env = inherited_environment()
         base = host.env.base
         env.update({
             "SAGEMAKER_BASE_DIR": str(base),
@@ -297,7 +306,6 @@ class TrainingRun:
             "AWS_ACCESS_KEY_ID": self.platform.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.platform.secret_for(self.platform.access_key_id) or "",
             "KAMADO_CACHE_DIR": str(self.config.home / "cache"),
-            "PYTHONUNBUFFERED": "1",
             # What SageMaker's framework images bake into their Dockerfiles.
             "SM_INPUT": str(host.env.input_dir), "SM_MODEL_DIR": str(host.env.model_dir),
             "SM_INPUT_TRAINING_CONFIG_FILE": str(host.env.config_dir / "hyperparameters.json"),
@@ -320,9 +328,12 @@ class TrainingRun:
         host.joblog = JobLog(write_events, write_points, rules)
         variables = self._environment(data, host)
         argv = self._command(data, host, variables)
+        cwd = self.image.cwd or host.env.base
         try:
-            host.process = JobProcess(argv, env=variables,
-                                      cwd=self.image.cwd or host.env.base, sink=host.joblog.line)
+            host.process = (self.engine.forks.start(self.image, argv, env=variables, cwd=cwd,
+                                                    sink=host.joblog.line)
+                            or SpawnedProcess(argv, env=variables, cwd=cwd,
+                                              sink=host.joblog.line))
         except OSError as exc:
             raise Outcome("Failed", f"ClientError: Cannot start the image's program "
                                     f"{argv[0]}: {exc.strerror}") from None

@@ -93,6 +93,9 @@ class Image:
     metrics: str = ""
     cwd: str | None = None  # user images run from their own directory
     uri: str = ""
+    # Modules ("module" or "module:function" to call) a fork server imports once for all the
+    # image's jobs (kamado.engine.forkserver); only for train programs run as `python -m`.
+    preload: tuple[str, ...] = ()
 
     def missing(self) -> list[str]:
         return [m for m in self.requires if find_spec(m) is None]
@@ -135,12 +138,19 @@ BUILTINS: tuple[Image, ...] = (
               "1.5-1", "1.7-1", "3.0-5", "3.2-0")),
               Repository("xgboost", "B", ("1", "latest"))),
           requires=("xgboost", "numpy", "scipy"), extra="ml",
-          metrics="kamado.algorithms.xgboost:metric_definitions"),
+          metrics="kamado.algorithms.xgboost:metric_definitions",
+          preload=("kamado.images.xgboost.__main__", "kamado.algorithms.xgboost.train",
+                   "kamado.algorithms.xgboost.train:import_xgboost",
+                   "kamado.algorithms.xgboost.callbacks", "kamado.algorithms.data", "pyarrow.csv",
+                   "scipy.sparse")),
     Image("linear-learner", "Linear Learner: binary, multiclass and regression linear models",
           "algorithm", train=_module("kamado.images.linear_learner"),
           repositories=(Repository("linear-learner", "A", ("1", "latest")),),
           requires=("numpy", "scipy"), extra="ml",
-          metrics="kamado.algorithms.linear_learner:metric_definitions"),
+          metrics="kamado.algorithms.linear_learner:metric_definitions",
+          # its __main__ first: it sets BLAS to one thread before NumPy loads
+          preload=("kamado.images.linear_learner.__main__", "kamado.algorithms.linear_learner.job",
+                   "kamado.algorithms.data")),
     Image("sklearn", "scikit-learn framework: script mode (entry_point)", "framework",
           train=_module("kamado.images.sklearn"),
           repositories=(Repository("sagemaker-scikit-learn", "FW", (
