@@ -23,13 +23,16 @@ def bucket(s3):
     return name
 
 
-def test_buckets(s3):
+def test_buckets(server, s3):
     name = f"b-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert s3.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    # one's own bucket again: 200 and nothing done in us-east-1, 409 in any other region
+    assert s3.create_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
     with pytest.raises(ClientError) as e:
-        s3.create_bucket(Bucket=name)
+        server.client("s3", "eu-west-1").create_bucket(
+            Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     assert code_of(e) == "BucketAlreadyOwnedByYou"
     with pytest.raises(ClientError) as e:
         s3.create_bucket(Bucket="Not_Valid")

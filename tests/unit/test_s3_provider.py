@@ -97,7 +97,13 @@ def test_buckets(s3, ctx):
     rest = s3.list_buckets({"MaxBuckets": 2, "ContinuationToken": first["ContinuationToken"]}, ctx)
     assert [b["Name"] for b in rest["Buckets"]] == ["regional"] and "ContinuationToken" not in rest
     assert [b["Name"] for b in s3.list_buckets({"Prefix": "p"}, ctx)["Buckets"]] == ["pinned"]
-    assert err(lambda: s3.create_bucket({"Bucket": "bkt"}, ctx)).code == "BucketAlreadyOwnedByYou"
+    # one's own bucket again: us-east-1 says 200 and does nothing, other regions 409
+    assert s3.create_bucket({"Bucket": "bkt"}, ctx) == {"Location": "/bkt"}
+    assert err(lambda: s3.create_bucket({"Bucket": "bkt"}, west)).code == "BucketAlreadyOwnedByYou"
+    assert err(lambda: s3.create_bucket({"Bucket": "regional"}, west)).code == \
+        "BucketAlreadyOwnedByYou"
+    assert err(lambda: s3.create_bucket({"Bucket": "regional"}, ctx)).code == \
+        "BucketAlreadyOwnedByYou"
     s3.put_object({"Bucket": "regional", "Key": "k"}, ctx)
     e = err(lambda: s3.delete_bucket({"Bucket": "regional"}, ctx))
     assert (e.code, e.status) == ("BucketNotEmpty", 409)

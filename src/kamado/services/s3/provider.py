@@ -113,7 +113,14 @@ class S3(Provider):
         region = config.get("LocationConstraint") or ctx.region or "us-east-1"
         if region == "EU":  # the legacy name S3 still accepts
             region = "eu-west-1"
-        self.store.create_bucket(request["Bucket"], region, owner=ctx.account_id)
+        try:
+            self.store.create_bucket(request["Bucket"], region, owner=ctx.account_id)
+        except AwsError as exc:
+            # S3 answers a repeated CreateBucket of one's own us-east-1 bucket, sent to
+            # us-east-1, with 200 and does nothing; every other region says 409.
+            if not (exc.code == "BucketAlreadyOwnedByYou" and region == "us-east-1"
+                    and self.store.head_bucket(request["Bucket"]).region == "us-east-1"):
+                raise
         return {"Location": f"/{request['Bucket']}"}
 
     def head_bucket(self, request: dict, ctx: RequestContext) -> dict:
