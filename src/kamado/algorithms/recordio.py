@@ -438,3 +438,13 @@ def to_arrays(records: Iterable[dict]):
     matrix = sp.csr_matrix((np.concatenate(data).astype(np.float32), np.concatenate(indices),
                             indptr), shape=(len(rows), width))
     return matrix, y
+
+
+def encode_label_record(label: dict) -> bytes:
+    """A response Record of the built-in algorithms: each output under ``label[name]`` as a
+    float32 tensor, ``features`` empty (``label{score: [0.4], predicted_label: [0.0]}``)."""
+    out = b""
+    for name, values in label.items():
+        tensor = _tensor(2, np.atleast_1d(np.asarray(values, dtype=np.float32)).ravel())
+        out += _field(2, _field(1, name.encode("utf-8")) + _field(2, tensor))
+    return out

@@ -1,5 +1,7 @@
 """``python -m kamado.images.linear_learner train``: channels train (required), validation and
-test; writes ``model/model_algo-1`` and AWS's ``#quality_metric`` log lines."""
+test; writes ``model/model_algo-1`` and AWS's ``#quality_metric`` log lines.
+
+``python -m kamado.images.linear_learner serve``: the model server for that model."""
 
 import os
 import sys
@@ -20,5 +22,11 @@ def train(env: TrainingEnvironment) -> None:
     train_job(env)
 
 
+def serve() -> int:
+    from kamado.serving.server import serve as serve_model
+
+    return serve_model("kamado.algorithms.linear_learner.inference", script="none")
+
+
 if __name__ == "__main__":
-    sys.exit(program.run({"train": train}))
+    sys.exit(serve() if sys.argv[1:2] == ["serve"] else program.run({"train": train}))

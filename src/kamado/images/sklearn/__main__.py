@@ -1,4 +1,5 @@
-"""``python -m kamado.images.sklearn train``."""
+"""``python -m kamado.images.sklearn train`` and ``serve`` (the user's inference script, whose
+model_fn is required, over the scikit-learn container's default handlers)."""
 
 import sys
 
@@ -9,8 +10,12 @@ from kamado.images.sklearn import FRAMEWORK_MODULE
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = argv[0] if argv else "train"
+    if command == "serve":
+        from kamado.serving.server import serve
+
+        return serve("kamado.serving.defaults.sklearn", script="required")
     if command != "train":
-        print(f"unknown command {command!r}; this image knows train", file=sys.stderr)
+        print(f"unknown command {command!r}; this image knows train and serve", file=sys.stderr)
         return 2
     from kamado.images.toolkit import run_user_script
 

@@ -1,5 +1,8 @@
 """``python -m kamado.images.xgboost train``: the built-in algorithm, or script mode when the
-job names a ``sagemaker_program`` (framework estimators), as AWS's sagemaker-xgboost images."""
+job names a ``sagemaker_program`` (framework estimators), as AWS's sagemaker-xgboost images.
+
+``python -m kamado.images.xgboost serve``: the model server, with the built-in algorithm's
+handlers, under the user's inference script when ``SAGEMAKER_PROGRAM`` names one."""
 
 import sys
 
@@ -17,7 +20,15 @@ def train(env: TrainingEnvironment) -> None:
     train_algorithm(env)
 
 
+def serve() -> int:
+    from kamado.serving.server import serve as serve_model
+
+    return serve_model("kamado.algorithms.xgboost.inference", script="optional")
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["serve"]:
+        return serve()
     env = TrainingEnvironment.load()
     if "sagemaker_program" in env.hyperparameters:
         from kamado.images.toolkit import run_user_script

@@ -1,0 +1,206 @@
+"""The container's HTTP API as a bare ASGI application (inference-contract.md §2):
+``GET /ping``, ``POST /invocations`` and, when the handlers define it,
+``GET /execution-parameters``.
+
+No framework in between: a request is a handful of headers and a body, and every
+microsecond here is added to every prediction. Handlers run on one worker thread, one
+request at a time, as a model server worker runs them (user code may assume that), while the
+event loop keeps answering ``/ping``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import threading
+import traceback
+import queue
+
+from kamado.serving.content import resolve_accept
+from kamado.serving.context import CUSTOM_ATTRIBUTES, Context
+from kamado.serving.errors import InferenceError
+from kamado.serving.handlers import Handlers
+from kamado.serving.settings import ServingSettings
+
+log = logging.getLogger("kamado.serving")
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+
+
+class HandlerThread:
+    """The one thread handlers run on. A bare queue and ``call_soon_threadsafe`` rather than
+    ``run_in_executor``: concurrent.futures' locks and callback chain cost a third of a
+    millisecond per request on a busy two-core machine, as much as the HTTP round trip."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="handler", daemon=True).start()
+
+    def submit(self, fn, *args) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.jobs.put((loop, future, fn, args))
+        return future
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+
+    def _run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            loop, future, fn, args = job
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting request
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+
+
+def _settle(future: asyncio.Future, result, exc) -> None:
+    if future.cancelled():  # the request timed out and went away
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+class ModelService:
+    """The model of one worker: loaded once (on a thread, so /ping can say 503 meanwhile),
+    then invoked."""
+
+    def __init__(self, handlers: Handlers, settings: ServingSettings) -> None:
+        self.handlers = handlers
+        self.settings = settings
+        self.model = None
+        self.error: BaseException | None = None
+        self.loaded = threading.Event()
+        self.worker = HandlerThread()
+
+    def load(self) -> None:
+        try:
+            self.model = self.handlers.load(str(self.settings.model_dir))
+        except BaseException as exc:  # noqa: BLE001 - reported by the server, which exits
+            self.error = exc
+            raise
+        finally:
+            self.loaded.set()
+
+    @property
+    def ready(self) -> bool:
+        return self.loaded.is_set() and self.error is None
+
+    def invoke(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, list]:
+        """(status, body, extra headers) of one invocation; never raises."""
+        context = Context(headers, str(self.settings.model_dir))
+        try:
+            accept = resolve_accept(headers.get("accept"), self._default_accept())
+            payload, content_type = self.handlers.invoke(
+                self.model, body, headers.get("content-type"), accept, context)
+        except InferenceError as exc:
+            if exc.status_code >= 500:
+                log.error("invocation failed: %s", exc.message)
+            return exc.status_code, exc.message.encode(), _TEXT
+        except Exception as exc:  # noqa: BLE001 - any handler failure is the model's 500
+            trace = traceback.format_exc()
+            print(trace, file=sys.stderr, flush=True)
+            message = f"{type(exc).__name__}: {exc}\n{trace}"
+            return 500, message.encode(), _TEXT
+        extra = [(b"content-type", content_type.encode("latin-1"))]
+        extra += [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                  for k, v in context.response_headers.items()]
+        return 200, payload, extra
+
+    def _default_accept(self) -> str:
+        return self.settings.default_accept or self.handlers.default_accept
+
+
+
+
+class ModelServerApp:
+    def __init__(self, service: ModelService) -> None:
+        self.service = service
+        self.max_body = service.settings.max_payload_bytes
+        self.timeout = service.settings.timeout
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/ping":
+            if method not in ("GET", "HEAD"):
+                return await _reply(send, 405, b"", _TEXT)
+            if self.service.ready:
+                return await _reply(send, 200, b"", [])
+            return await _reply(send, 503, b"The model is loading.\n" if self.service.error is None
+                                else b"The model failed to load.\n", _TEXT)
+        if path == "/invocations":
+            if method != "POST":
+                return await _reply(send, 405, b"", _TEXT)
+            return await self._invocations(scope, receive, send)
+        if path == "/execution-parameters" and self.service.handlers.execution_parameters:
+            body = json.dumps(self.service.handlers.execution_parameters(
+                self.service.settings)).encode()
+            return await _reply(send, 200, body, [(b"content-type", b"application/json")])
+        await _reply(send, 404, b"Not found: this container serves /ping and /invocations.\n",
+                     _TEXT)
+
+    async def _invocations(self, scope, receive, send) -> None:
+        if not self.service.ready:
+            return await _reply(send, 503, b"The model is not loaded yet.\n", _TEXT)
+        body = await _read_body(receive, self.max_body)
+        if body is None:
+            return await _reply(send, 413, f"The request body is larger than "
+                                f"SAGEMAKER_MAX_PAYLOAD_IN_MB ({self.max_body >> 20} MB).\n"
+                                .encode(), _TEXT)
+        headers = {}
+        for key, value in scope["headers"]:
+            name = key.decode("latin-1")
+            if name in ("content-type", "accept", CUSTOM_ATTRIBUTES.lower()) \
+                    or name.startswith("x-amzn-"):
+                headers[name] = value.decode("latin-1")
+        job = self.service.worker.submit(self.service.invoke, body, headers)
+        try:
+            status, payload, extra = await asyncio.wait_for(job, self.timeout)
+        except asyncio.TimeoutError:
+            # The handler thread cannot be stopped; the next request waits for it to finish.
+            return await _reply(send, 408, f"The model did not answer within {self.timeout} s "
+                                "(SAGEMAKER_MODEL_SERVER_TIMEOUT).\n".encode(), _TEXT)
+        await _reply(send, status, payload, extra)
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.service.worker.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _read_body(receive, limit: int | None) -> bytes | None:
+    """The whole body, or None once it passes ``limit`` bytes."""
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return None if limit is not None and len(body) > limit else body
+    parts, size = [body], len(body)
+    while message.get("more_body"):
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _reply(send, status: int, body: bytes, headers: list) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,202 @@
+"""The request and response formats of the built-in algorithms (builtin-algorithms.md §2.2,
+§2.3; inference-contract.md §5): what their ``input_fn`` and ``output_fn`` share.
+
+Requests become float32 feature matrices (numpy, or scipy CSR when sparse): CSV rows without
+a label (empty fields are missing values), LibSVM lines (the label optional), RecordIO-protobuf
+records, and JSON / JSON Lines instances (``{"features": [...]}`` or ``{"data": {"features":
+{"values", "keys", "shape"}}}``). Responses are per-record dicts, written as
+``{"predictions": [...]}`` (JSON), one object per line (JSON Lines) or one Record per row with
+each field under ``label`` (RecordIO-protobuf).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+
+from kamado.serving.content import JSON, JSONLINES, RECORDIO, text
+from kamado.serving.errors import BadRequestError
+
+_NAN = float("nan")
+
+
+# --- requests ------------------------------------------------------------------------------------
+def read_csv(body: bytes | str) -> np.ndarray:
+    """CSV rows of features; an empty field is a missing value (NaN)."""
+    data = text(body)
+    try:
+        # numpy's C parser first: the common case, and the fast one for one short row
+        X = np.loadtxt(io.StringIO(data), delimiter=",", dtype=np.float32, ndmin=2)
+    except ValueError:
+        X = _read_csv_slowly(data)
+    if X.size == 0:
+        raise BadRequestError("The CSV request has no rows.")
+    return X
+
+
+def _read_csv_slowly(data: str) -> np.ndarray:
+    rows, width = [], None
+    for number, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = [float(v) if v.strip() else _NAN for v in line.split(",")]
+        except ValueError as exc:
+            raise BadRequestError(f"CSV line {number}: {exc}; send numbers only, no header "
+                                  "and no label column.") from None
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            raise BadRequestError(f"CSV line {number} has {len(row)} values where line 1 has "
+                                  f"{width}.")
+        rows.append(row)
+    return np.array(rows, dtype=np.float32).reshape(len(rows), width or 0)
+
+
+def read_libsvm(body: bytes | str):
+    """``[label] index:value ...`` lines (zero-based indexes) as a CSR matrix."""
+    import scipy.sparse as sp
+
+    indptr, indices, values, width = [0], [], [], 0
+    for number, line in enumerate(text(body).splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        for token in line.split():
+            key, colon, value = token.partition(":")
+            if not colon or key == "qid":
+                continue  # the label (or label:weight, qid:n), unused for prediction
+            try:
+                index, number_value = int(key), float(value)
+            except ValueError:
+                raise BadRequestError(f"LibSVM line {number}: {token!r} is not index:value "
+                                      "with a whole-number index.") from None
+            if index < 0:
+                raise BadRequestError(f"LibSVM line {number}: index {index} is negative.")
+            indices.append(index)
+            values.append(number_value)
+            width = max(width, index + 1)
+        indptr.append(len(indices))
+    if len(indptr) == 1:
+        raise BadRequestError("The LibSVM request has no rows.")
+    return sp.csr_matrix((np.array(values, np.float32), np.array(indices, np.int64),
+                          np.array(indptr, np.int64)), shape=(len(indptr) - 1, width))
+
+
+def read_recordio(body: bytes):
+    from kamado.algorithms import recordio
+
+    try:
+        X, _ = recordio.read_arrays(bytes(body))
+    except recordio.RecordIOError as exc:
+        raise BadRequestError(f"The request is not valid RecordIO-protobuf: {exc}") from None
+    if X.shape[0] == 0:
+        raise BadRequestError("The RecordIO-protobuf request has no records.")
+    return X
+
+
+def _features(instance, number: int):
+    """(values, keys or None, width) of one JSON instance."""
+    if isinstance(instance, dict):
+        if "features" in instance:
+            features = instance["features"]
+        elif isinstance(instance.get("data"), dict) and "features" in instance["data"]:
+            features = instance["data"]["features"]
+        else:
+            raise BadRequestError(f"Instance {number} has neither 'features' nor "
+                                  "'data': {'features': ...}.")
+    else:
+        features = instance
+    if isinstance(features, dict):
+        values, keys = features.get("values"), features.get("keys")
+        shape = features.get("shape")
+        if not isinstance(values, list):
+            raise BadRequestError(f"Instance {number}: features need a 'values' list.")
+        if keys:
+            if len(keys) != len(values):
+                raise BadRequestError(f"Instance {number} has {len(keys)} keys for "
+                                      f"{len(values)} values.")
+            width = int(math.prod(shape)) if shape else max(keys) + 1
+            if max(keys) >= width or min(keys) < 0:
+                raise BadRequestError(f"Instance {number} has a key outside its shape {shape}.")
+            return values, keys, width
+        return values, None, len(values)
+    if isinstance(features, list):
+        return features, None, len(features)
+    raise BadRequestError(f"Instance {number}: features must be a list of numbers.")
+
+
+def _instances_to_matrix(instances: list):
+    import scipy.sparse as sp
+
+    if not instances:
+        raise BadRequestError("The request has no instances.")
+    rows = [_features(inst, n) for n, inst in enumerate(instances, 1)]
+    try:
+        if all(keys is None for _, keys, _ in rows):
+            widths = {width for _, _, width in rows}
+            if len(widths) > 1:
+                raise BadRequestError(f"Instances have different numbers of features "
+                                      f"({sorted(widths)}).")
+            return np.array([values for values, _, _ in rows], dtype=np.float32)
+        width = max(w for _, _, w in rows)
+        data, indices, indptr = [], [], [0]
+        for values, keys, _ in rows:
+            data.extend(values)
+            indices.extend(keys if keys is not None else range(len(values)))
+            indptr.append(len(data))
+        return sp.csr_matrix((np.array(data, np.float32), np.array(indices, np.int64),
+                              np.array(indptr, np.int64)), shape=(len(rows), width))
+    except (TypeError, ValueError) as exc:
+        raise BadRequestError(f"Feature values must be numbers: {exc}") from None
+
+
+def _json(line: str, where: str):
+    try:
+        return json.loads(line)
+    except ValueError as exc:
+        raise BadRequestError(f"{where} is not valid JSON: {exc}") from None
+
+
+def read_json(body: bytes | str):
+    """``{"instances": [...]}`` (also a bare list of instances, or one instance)."""
+    document = _json(text(body), "The request body")
+    if isinstance(document, dict) and "instances" in document:
+        instances = document["instances"]
+    elif isinstance(document, list):
+        instances = document
+    elif isinstance(document, dict):
+        instances = [document]
+    else:
+        raise BadRequestError('The JSON request must be {"instances": [...]}.')
+    if not isinstance(instances, list):
+        raise BadRequestError("'instances' must be a list.")
+    return _instances_to_matrix(instances)
+
+
+def read_jsonlines(body: bytes | str):
+    """One instance per line."""
+    instances = [_json(line, f"JSON Lines line {n}")
+                 for n, line in enumerate(text(body).splitlines(), 1) if line.strip()]
+    return _instances_to_matrix(instances)
+
+
+# --- responses -----------------------------------------------------------------------------------
+def write_json(records: list[dict]) -> bytes:
+    return json.dumps({"predictions": records}).encode()
+
+
+def write_jsonlines(records: list[dict]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in records).encode()
+
+
+def write_recordio(records: list[dict]) -> bytes:
+    from kamado.algorithms import recordio
+
+    return b"".join(recordio.frame(recordio.encode_label_record(r)) for r in records)
+
+
+WRITERS = {JSON: write_json, JSONLINES: write_jsonlines, RECORDIO: write_recordio}
