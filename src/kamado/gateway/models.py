@@ -15,6 +15,7 @@ SERVICES = [
     "sagemaker-metrics",
     "s3",
     "sts",
+    "iam",
     "logs",
 ]
 

@@ -21,6 +21,7 @@ PROVIDERS: dict[str, list[str]] = {
     ],
     "s3": ["kamado.services.s3.provider:S3"],
     "sts": ["kamado.services.sts.provider:Sts"],
+    "iam": ["kamado.services.iam.provider:Iam"],
     "logs": ["kamado.services.logs.provider:Logs"],
 }
 

@@ -199,11 +199,15 @@ SageMaker:
 def start_sdk_server(tmp: Path) -> KamadoServer:
     # Every scenario of a module runs at once; let their jobs run at once too.
     server = KamadoServer(tmp / "home", extra_env={"KAMADO_MAX_CONCURRENT_JOBS": "4"}).start()
-    # The config file's bucket exists already, as a user's would. Two SDK processes that
-    # both find it missing both call CreateBucket; kamado answers the second 409
-    # BucketAlreadyOwnedByYou (AWS answers 200 in us-east-1), which v2's Session re-raises.
-    # The scenarios that name a bucket of their own let the SDK create it.
+    # The config file's bucket exists already, as a user's would; the scenarios that name a
+    # bucket of their own let the SDK create it.
     server.client("s3").create_bucket(Bucket=CONFIG_BUCKET)
+    # The execution role exists, as on AWS: SDK 3.x checks it through IAM by default.
+    server.client("iam").create_role(
+        RoleName=ROLE.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]}))
     return server
 
 

@@ -1,6 +1,6 @@
 """SageMaker Python SDK 3.x (what pip installs today), unchanged, trains on kamado:
-ModelTrainer with the built-in XGBoost image. Two v3 paths kamado does not serve yet are
-kept here as strict xfails, so they turn into failures the day they start working."""
+ModelTrainer with the built-in XGBoost image and with SourceCode, its execution role checked
+through kamado's IAM as the SDK does by default."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.xdist_group("sdk-v3")
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 EXPLICIT_BUCKET = "kamado-sdk-explicit"
+MISSING_ROLE = ROLE.rsplit("/", 1)[0] + "/never-created"
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +30,9 @@ def v3(tmp_path_factory, sdk_v3_python, cancer):
     tmp = tmp_path_factory.mktemp("sdk-v3")
     server = start_sdk_server(tmp)
     config = write_sdk_config(tmp / "sagemaker-config.yaml")
-    # v3 validates the execution role through IAM (SimulatePrincipalPolicy, GetRole), which
-    # kamado does not serve; the SDK's documented switch turns that check off.
-    env = sdk_env(server, config, SAGEMAKER_VALIDATE_ROLE="false")
+    # v3 validates the execution role through IAM (SimulatePrincipalPolicy, GetRole): the
+    # role exists in kamado's IAM, created as a user would (start_sdk_server).
+    env = sdk_env(server, config)
     data = {"train": str(cancer.train_dir), "validation": str(cancer.validation_dir)}
     runs = {
         "builtin": SdkRun("v3 ModelTrainer, built-in XGBoost", sdk_v3_python,
@@ -46,7 +47,7 @@ def v3(tmp_path_factory, sdk_v3_python, cancer):
                                "hyperparameters": {"C": 0.5, "max-iter": 200}},
                               env, tmp / "source-code"),
         "role-check": SdkRun("v3 role validation", sdk_v3_python, "v3_role_check.py",
-                             {"role": ROLE}, sdk_env(server, config), tmp / "role-check"),
+                             {"roles": [ROLE, MISSING_ROLE]}, env, tmp / "role-check"),
     }
     try:
         for run in runs.values():
@@ -108,11 +109,10 @@ def test_model_trainer_source_code_runs_the_entry_script(v3, cancer):
                                rtol=0, atol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "kamado serves no IAM: the SDK's SimulatePrincipalPolicy is answered InvalidAction "
-    "(routed to STS), so ModelTrainer(role=...) fails unless SAGEMAKER_VALIDATE_ROLE=false"))
 def test_model_trainer_validates_the_role_with_iam(v3):
     server, runs = v3
     r = runs["role-check"].result().result
-    assert r["error"] is None
-    assert r["role"] == ROLE
+    assert r[ROLE] == {"role": ROLE, "error": None}
+    # a role IAM does not know is refused by the SDK before any job is created
+    assert r[MISSING_ROLE]["role"] is None
+    assert r[MISSING_ROLE]["error"].startswith("RoleValidationError")

@@ -85,7 +85,7 @@ def test_children_do_not_share_numpy_random_state(server):
         proc, lines = run(srv, cwd, "report", "0")
         assert proc.wait(30) == 0
         proc.finish()
-        draws.append(json.loads(lines.items[0][1])["random"])
+        draws.append(json.loads(next(l for s, l in lines.items if s == "stdout"))["random"])
     assert draws[0] != draws[1]
 
 
