@@ -77,8 +77,11 @@ def text(body: bytes | str) -> str:
 # --- decoders ------------------------------------------------------------------------------------
 def csv_to_array(body: bytes | str, dtype=np.float64) -> np.ndarray:
     """Rows of numbers, no header; a 2-D array even for one row."""
+    data = text(body)
+    if not data.strip():
+        raise BadRequestError("The CSV request body is empty.")
     try:
-        return np.loadtxt(io.StringIO(text(body)), delimiter=",", dtype=dtype, ndmin=2)
+        return np.loadtxt(io.StringIO(data), delimiter=",", dtype=dtype, ndmin=2)
     except ValueError as exc:
         raise BadRequestError(f"The request body is not CSV of numbers (no header, comma "
                               f"separated): {exc}") from None

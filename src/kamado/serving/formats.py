@@ -27,6 +27,8 @@ _NAN = float("nan")
 def read_csv(body: bytes | str) -> np.ndarray:
     """CSV rows of features; an empty field is a missing value (NaN)."""
     data = text(body)
+    if not data.strip():
+        raise BadRequestError("The CSV request has no rows.")
     try:
         # numpy's C parser first: the common case, and the fast one for one short row
         X = np.loadtxt(io.StringIO(data), delimiter=",", dtype=np.float32, ndmin=2)
