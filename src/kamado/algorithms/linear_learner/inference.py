@@ -17,9 +17,11 @@ formats"):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from kamado.algorithms.linear_learner.model import LinearModel, load_model
+from kamado.algorithms.linear_learner.model import FILE, LinearModel, load_model
 from kamado.serving import content, formats
 from kamado.serving.errors import BadRequestError, ModelLoadError, UnsupportedFormatError
 
@@ -32,11 +34,11 @@ _READERS = {content.CSV: formats.read_csv, content.JSON: formats.read_json,
 
 
 def model_fn(model_dir) -> LinearModel:
+    if not (Path(model_dir) / FILE).is_file():
+        raise ModelLoadError(f"No {FILE} in {model_dir}: the model.tar.gz of a Linear "
+                             "Learner training job holds one.")
     try:
         return load_model(model_dir)
-    except FileNotFoundError:
-        raise ModelLoadError(f"No model_algo-1 in {model_dir}: the model.tar.gz of a Linear "
-                             "Learner training job holds one.") from None
     except ValueError as exc:
         raise ModelLoadError(str(exc)) from None
 
