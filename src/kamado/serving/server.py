@@ -130,12 +130,22 @@ def run_worker(sock: socket.socket, handlers: Handlers, settings: ServingSetting
     return 0
 
 
+def _this_program() -> list[str]:
+    """The command line that started this program. Not ``sys.orig_argv``: a program forked
+    from kamado's fork server (kamado.engine.forkserver) has the fork server's there, and
+    runs as ``python -m <package>`` with its arguments in sys.argv."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return [sys.executable, "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]]
+    return [sys.executable, *sys.orig_argv[1:]]
+
+
 def supervise(sock: socket.socket, workers: int) -> int:
     """Start ``workers`` copies of this program on the shared socket; stop them all on
     SIGTERM, or when one fails (a worker that cannot load the model means none can)."""
     sock.set_inheritable(True)
     env = {**os.environ, WORKER_FD: str(sock.fileno())}
-    command = [sys.executable, *sys.orig_argv[1:]]
+    command = _this_program()
     procs = [subprocess.Popen(command, env=env, pass_fds=(sock.fileno(),))
              for _ in range(workers)]
     stopping = False
