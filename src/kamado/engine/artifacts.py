@@ -114,3 +114,22 @@ class CheckpointSync:
         self.sync()
 
 
+
+
+def object_exists(uri: str, *, config, objects) -> bool:
+    fs, path = filesystem(uri, config=config, objects=objects)
+    try:
+        return fs.isfile(path)
+    except OSError:
+        return False
+
+
+def download_file(uri: str, local: Path, *, config, objects) -> None:
+    fs, path = filesystem(uri, config=config, objects=objects)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    fs.get_file(path, str(local))
+
+
+def write_bytes(uri: str, data: bytes, *, config, objects) -> None:
+    fs, path = filesystem(uri, config=config, objects=objects)
+    fs.pipe_file(path, data)

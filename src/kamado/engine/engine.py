@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from kamado.engine import training
 from kamado.engine.forkserver import ForkServers
+from kamado.engine.hosting import Hosting
 from kamado.engine.process import end_group
 from kamado.engine.scheduler import Scheduler
 from kamado.images.registry import ImageRegistry
@@ -44,6 +45,7 @@ class Engine:
         self.stop_grace = float(config.stop_grace_seconds)
         self.scheduler = Scheduler(config.max_concurrent_jobs or os.cpu_count() or 1)
         self.forks = ForkServers(training.inherited_environment(), enabled=config.fork_server)
+        self.hosting = Hosting(self)
         self._runs: dict[str, training.TrainingRun] = {}
         self._listeners: list = []
         self.started = False
@@ -63,11 +65,13 @@ class Engine:
             return
         self.started = True
         self.recover()
+        self.hosting.recover()
         self.scheduler.start()
 
     def close(self) -> None:
         for run in self.scheduler.close():
             run.abandon()
+        self.hosting.close()
         self.forks.close()
 
     def on_finish(self, listener) -> None:

@@ -343,8 +343,9 @@ class ForkServers:
     def start(self, image, argv: Sequence[str], *, env: dict[str, str], cwd: Path | str,
               sink: LineSink) -> JobProcess | None:
         """The program forked from the image's server; None when it has to start afresh."""
-        train = tuple(image.train or ())
-        if len(train) != 3 or train[:2] != (sys.executable, "-m") or tuple(argv[:3]) != train:
+        program = tuple(argv[:3])
+        if (program[:2] != (sys.executable, "-m") or len(program) != 3
+                or program not in (tuple(image.train or ()), tuple(image.serve or ()))):
             return None
         if not fits(env, self.env):
             return None
@@ -352,7 +353,7 @@ class ForkServers:
         if server is None:
             return None
         try:
-            return server.start(train[2], argv[3:], env=env, cwd=cwd, sink=sink)
+            return server.start(program[2], argv[3:], env=env, cwd=cwd, sink=sink)
         except Unavailable as exc:
             log.warning("starting %s without its fork server: %s", image.name, exc)
             return None

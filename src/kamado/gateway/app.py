@@ -106,7 +106,9 @@ class Gateway:
             lookup_error = exc
         label = operation.name if operation is not None else "?"
 
-        if operation is not None and _has_streaming_payload(operation):
+        # S3 streams big bodies to disk and says their hash in a header; other services'
+        # payloads (InvokeEndpoint's Body) are small and signed over their bytes.
+        if operation is not None and service == "s3" and _has_streaming_payload(operation):
             identity = auth.verify(req, self._secret_for, default_region=self.config.region)
             req.payload = await spool_payload(receive, req, identity, self._spool_dir,
                                               fsync=self.config.object_fsync)

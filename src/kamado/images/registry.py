@@ -79,7 +79,8 @@ class Repository:
 
 @dataclass(frozen=True)
 class Image:
-    """One runnable image: the programs behind ``train`` (and, later, ``serve``)."""
+    """One runnable image: the programs behind ``train`` and ``serve`` (each is run with that
+    word as its last argument, as a container is)."""
 
     name: str
     description: str
@@ -94,7 +95,8 @@ class Image:
     cwd: str | None = None  # user images run from their own directory
     uri: str = ""
     # Modules ("module" or "module:function" to call) a fork server imports once for all the
-    # image's jobs (kamado.engine.forkserver); only for train programs run as `python -m`.
+    # image's jobs and model servers (kamado.engine.forkserver); only for programs run as
+    # `python -m`.
     preload: tuple[str, ...] = ()
 
     def missing(self) -> list[str]:
@@ -133,6 +135,7 @@ def _module(name: str) -> tuple[str, ...]:
 BUILTINS: tuple[Image, ...] = (
     Image("xgboost", "XGBoost: built-in algorithm, or framework script mode with sagemaker_program",
           "algorithm", train=_module("kamado.images.xgboost"),
+          serve=_module("kamado.images.xgboost"),
           repositories=(Repository("sagemaker-xgboost", "FW", (
               "0.90-1-cpu-py3", "0.90-2-cpu-py3", "1.0-1-cpu-py3", "1.2-1", "1.2-2", "1.3-1",
               "1.5-1", "1.7-1", "3.0-5", "3.2-0")),
@@ -145,6 +148,7 @@ BUILTINS: tuple[Image, ...] = (
                    "scipy.sparse")),
     Image("linear-learner", "Linear Learner: binary, multiclass and regression linear models",
           "algorithm", train=_module("kamado.images.linear_learner"),
+          serve=_module("kamado.images.linear_learner"),
           repositories=(Repository("linear-learner", "A", ("1", "latest")),),
           requires=("numpy", "scipy"), extra="ml",
           metrics="kamado.algorithms.linear_learner:metric_definitions",
@@ -152,15 +156,17 @@ BUILTINS: tuple[Image, ...] = (
           preload=("kamado.images.linear_learner.__main__", "kamado.algorithms.linear_learner.job",
                    "kamado.algorithms.data")),
     Image("sklearn", "scikit-learn framework: script mode (entry_point)", "framework",
-          train=_module("kamado.images.sklearn"),
+          train=_module("kamado.images.sklearn"), serve=_module("kamado.images.sklearn"),
           repositories=(Repository("sagemaker-scikit-learn", "FW", (
               "0.20.0-cpu-py3", "0.23-1-cpu-py3", "1.0-1-cpu-py3", "1.2-1-cpu-py3",
               "1.2-1", "1.4-2-cpu-py3", "1.4-2")),),
           requires=("sklearn", "numpy"), extra="ml"),
     Image("pytorch", "PyTorch framework: script mode (entry_point)", "framework",
-          train=_module("kamado.images.pytorch"),
+          train=_module("kamado.images.pytorch"), serve=_module("kamado.images.pytorch"),
           repositories=(Repository("pytorch-training", None, (
-              "2.3-cpu-py311", "2.5-cpu-py311", "2.6-cpu-py312")),),
+              "2.3-cpu-py311", "2.5-cpu-py311", "2.6-cpu-py312")),
+              Repository("pytorch-inference", None, (
+                  "2.3-cpu-py311", "2.5-cpu-py311", "2.6-cpu-py312"))),
           requires=("torch",), extra="torch"),
 )
 

@@ -18,7 +18,11 @@ PROVIDERS: dict[str, list[str]] = {
         "kamado.services.sagemaker.experiments:Experiments",
         "kamado.services.sagemaker.tags:Tags",
         "kamado.services.sagemaker.training:TrainingJobs",
+        "kamado.services.sagemaker.models:Models",
+        "kamado.services.sagemaker.endpoints:EndpointConfigs",
+        "kamado.services.sagemaker.endpoints:Endpoints",
     ],
+    "sagemaker-runtime": ["kamado.services.runtime.provider:Runtime"],
     "s3": ["kamado.services.s3.provider:S3"],
     "sts": ["kamado.services.sts.provider:Sts"],
     "iam": ["kamado.services.iam.provider:Iam"],
@@ -55,6 +59,13 @@ class ServiceRegistry:
                     instances[cls] = cls(platform)
                     self.providers.append(instances[cls])
                 self._handlers[(service, op)] = getattr(instances[cls], cls.operations([op])[op])
+
+    def provider(self, cls: type):
+        """The running instance of a provider class (providers that build on each other)."""
+        for provider in self.providers:
+            if isinstance(provider, cls):
+                return provider
+        raise KeyError(cls.__name__)
 
     def handler(self, service: str, operation: str) -> Callable | None:
         return self._handlers.get((service, operation))

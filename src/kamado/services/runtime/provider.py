@@ -1,0 +1,29 @@
+"""sagemaker-runtime: InvokeEndpoint, answered by the endpoint's model servers."""
+
+from __future__ import annotations
+
+from kamado.services.base import Provider, RequestContext
+from kamado.serving import router
+
+
+class Runtime(Provider):
+    service = "sagemaker-runtime"
+
+    def __init__(self, platform) -> None:
+        super().__init__(platform)
+        self.resources = platform.resources
+        self.hosting = platform.engine.hosting
+
+    def _fleet(self, ctx: RequestContext, name: str):
+        endpoint = self.resources.get(ctx, "Endpoint", name, missing_ok=True)
+        if endpoint is None:
+            raise router.invalid(f"Endpoint {name} of account {ctx.account_id} not found.")
+        fleet = self.hosting.fleet(endpoint.arn)
+        if fleet is None or endpoint.status not in ("InService", "Updating", "RollingBack"):
+            raise router.invalid(f"Endpoint {name} of account {ctx.account_id} is "
+                                 f"{endpoint.status}, not InService; it cannot be invoked yet.")
+        return fleet
+
+    def invoke_endpoint(self, request: dict, ctx: RequestContext) -> dict:
+        fleet = self._fleet(ctx, request["EndpointName"])
+        return router.invoke(fleet, request)

@@ -1,0 +1,129 @@
+"""One InvokeEndpoint through a fleet: pick the variant (its weight, or TargetVariant), pick an
+instance in turn, pass the request through the instance's containers, copy it to the shadow
+variants, capture what the data-capture configuration samples, and turn what went wrong into
+the errors SageMaker's runtime answers (inference-contract.md §3.2)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+from kamado.engine.fleet import INVOCATION_TIMEOUT, LOG_GROUP, ContainerDown, Fleet, Variant
+from kamado.errors import AwsError, ValidationError
+
+log = logging.getLogger("kamado.serving")
+
+MAX_PAYLOAD = 6 * 1024 * 1024  # AWS: 6 MB for real-time endpoints
+_shadow_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shadow")
+
+
+def invalid(message: str) -> ValidationError:
+    """sagemaker-runtime spells its validation failures ValidationError."""
+    return ValidationError(message, code="ValidationError")
+
+
+def model_error(fleet: Fleet, variant: Variant, container: str, status: int, text: str,
+                message: str | None = None) -> AwsError:
+    scope = fleet.scope
+    logs = (f"https://{scope.region}.console.aws.amazon.com/cloudwatch/home?region="
+            f"{scope.region}#logEventViewer:group={LOG_GROUP}/{fleet.endpoint}")
+    kind = "client" if 400 <= status < 500 else "server"
+    if message is None:
+        message = (f'Received {kind} error ({status}) from {container} with message "{text}". '
+                   f"See {logs} in account {scope.account_id} for more information.")
+    return AwsError(message, code="ModelError", status=424, OriginalStatusCode=status,
+                    OriginalMessage=text,
+                    LogStreamArn=f"arn:aws:logs:{scope.region}:{scope.account_id}:log-group:"
+                                 f"{LOG_GROUP}/{fleet.endpoint}")
+
+
+def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | None,
+             accept: str | None, custom_attributes: str | None, inference_id: str | None,
+             timeout: float):
+    """The request through one instance's containers (a pipeline passes each answer on)."""
+    instance = variant.pick()
+    if instance is None:
+        raise AwsError(f"Variant {variant.name} of endpoint {fleet.endpoint} has no instance "
+                       "ready to serve; try again shortly.", code="ServiceUnavailable",
+                       status=503)
+    reply = None
+    for index, container in enumerate(instance.containers):
+        last = index == len(instance.containers) - 1
+        headers = {}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if accept and last:
+            headers["Accept"] = accept
+        if custom_attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
+        if inference_id:
+            headers["X-Amzn-SageMaker-Inference-Id"] = inference_id
+        try:
+            reply = container.invoke(body, headers, timeout)
+        except socket.timeout:
+            raise model_error(fleet, variant, container.hostname, 0, "", message=(
+                f'Received server error (0) from {container.hostname} with message "Your '
+                f"invocation timed out while waiting for a response from container "
+                f"{container.hostname}. Review the latency metrics for each container in "
+                f'Amazon CloudWatch, resolve the issue, and try again."')) from None
+        except ContainerDown as exc:
+            raise model_error(fleet, variant, container.hostname, 500, str(exc), message=(
+                f"Received server error (500) from {container.hostname} and could not load "
+                f"the entire response body: the model server closed the connection "
+                f"({exc}).")) from None
+        if not 200 <= reply.status < 300:
+            text = reply.body.decode("utf-8", "replace")
+            raise model_error(fleet, variant, container.hostname, reply.status, text)
+        body, content_type = reply.body, reply.content_type
+        custom_attributes = None if last else custom_attributes
+    return reply
+
+
+def invoke(fleet: Fleet, request: dict) -> dict:
+    body = request.get("Body") or b""
+    if len(body) > MAX_PAYLOAD:
+        raise invalid(f"Request payload of {len(body)} bytes exceeds the real-time limit of "
+                      f"{MAX_PAYLOAD} bytes (6 MB); use asynchronous inference or batch "
+                      "transform for larger payloads.")
+    target = request.get("TargetVariant")
+    if target is not None and target not in fleet.variants:
+        raise invalid(f'The variant(s) "[{target}]" is/are not present in the endpoint '
+                      f"{fleet.endpoint}.")
+    variant = fleet.choose(target)
+    content_type, accept = request.get("ContentType"), request.get("Accept")
+    custom, inference_id = request.get("CustomAttributes"), request.get("InferenceId")
+    capture = fleet.capture
+    sampled = capture is not None and capture.sampled()
+    for shadow in fleet.shadows.values():
+        _shadow_pool.submit(_shadow, fleet, shadow, body, content_type, accept, custom,
+                            inference_id, sampled)
+    reply = _through(fleet, variant, body, content_type, accept, custom, inference_id,
+                     INVOCATION_TIMEOUT)
+    if sampled:
+        capture.record(variant.name, request=body, request_type=content_type,
+                       response=reply.body, response_type=reply.content_type,
+                       inference_id=inference_id, custom_attributes=custom)
+    out = {"Body": reply.body, "InvokedProductionVariant": variant.name}
+    if reply.content_type:
+        out["ContentType"] = reply.content_type
+    if reply.custom_attributes:
+        out["CustomAttributes"] = reply.custom_attributes
+    return out
+
+
+def _shadow(fleet: Fleet, shadow: Variant, body: bytes, content_type, accept, custom,
+            inference_id, sampled: bool) -> None:
+    """A copy of the request to a shadow variant: its answer is captured, never returned."""
+    try:
+        reply = _through(fleet, shadow, body, content_type, accept, custom, inference_id,
+                         INVOCATION_TIMEOUT)
+    except AwsError as exc:
+        log.info("endpoint %s: shadow variant %s failed: %s", fleet.endpoint, shadow.name,
+                 exc.message)
+        return
+    shadow.answered += 1
+    if sampled and fleet.capture is not None:
+        fleet.capture.record(shadow.name, request=body, request_type=content_type,
+                             response=reply.body, response_type=reply.content_type,
+                             inference_id=inference_id, custom_attributes=custom)

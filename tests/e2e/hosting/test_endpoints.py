@@ -1,0 +1,186 @@
+"""Models, endpoint configurations and endpoints through boto3: deploy a model trained on
+kamado, invoke it through sagemaker-runtime, and get AWS's answers when things go wrong."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from botocore.exceptions import ClientError
+
+from tests.e2e.hosting.conftest import (XGBOOST, create_model, csv_rows, deploy, model_files,
+                                        wait_endpoint)
+
+
+@pytest.fixture(scope="module")
+def sm(host):
+    return host.client("sagemaker")
+
+
+@pytest.fixture(scope="module")
+def runtime(host):
+    return host.client("sagemaker-runtime")
+
+
+def error(exc) -> tuple[str, int]:
+    return exc.value.response["Error"]["Code"], exc.value.response["ResponseMetadata"][
+        "HTTPStatusCode"]
+
+
+def test_xgboost_endpoint_serves_what_the_model_predicts(host, sm, runtime, cancer_xgboost,
+                                                          tmp_path):
+    create_model(sm, "cancer", XGBOOST, cancer_xgboost.model_data)
+    described = sm.describe_model(ModelName="cancer")
+    assert described["PrimaryContainer"]["ModelDataUrl"] == cancer_xgboost.model_data
+    assert described["PrimaryContainer"]["Mode"] == "SingleModel"
+    endpoint = deploy(sm, "cancer", [{"model": "cancer"}])
+    assert endpoint["EndpointStatus"] == "InService", endpoint.get("FailureReason")
+    variant = endpoint["ProductionVariants"][0]
+    assert variant["VariantName"] == "AllTraffic"
+    assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (1, 1)
+    assert variant["CurrentWeight"] == variant["DesiredWeight"] == 1.0
+    assert variant["DeployedImages"][0]["SpecifiedImage"] == XGBOOST
+
+    rows = cancer_xgboost.X[:25]
+    answer = runtime.invoke_endpoint(EndpointName="cancer", ContentType="text/csv",
+                                     Body=csv_rows(rows))
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+    served = np.array([float(v) for v in answer["Body"].read().decode().replace("\n", ",")
+                       .split(",") if v.strip()])
+    booster = xgb.Booster(model_file=str(model_files(host, cancer_xgboost.model_data,
+                                                     tmp_path) / "xgboost-model"))
+    direct = booster.predict(xgb.DMatrix(rows))
+    np.testing.assert_allclose(served, direct, rtol=0, atol=1e-6)
+
+    answer = runtime.invoke_endpoint(EndpointName="cancer", ContentType="text/csv",
+                                     Accept="application/json", Body=csv_rows(rows[:2]))
+    scores = [p["score"] for p in json.loads(answer["Body"].read())["predictions"]]
+    np.testing.assert_allclose(scores, direct[:2], rtol=0, atol=1e-6)
+    assert sm.list_endpoints(NameContains="cancer")["Endpoints"][0]["EndpointStatus"] == \
+        "InService"
+
+
+def test_a_bad_payload_is_a_model_error_and_the_endpoint_keeps_serving(sm, runtime,
+                                                                       cancer_xgboost):
+    create_model(sm, "cancer-bad", XGBOOST, cancer_xgboost.model_data)
+    assert deploy(sm, "cancer-bad", [{"model": "cancer-bad"}])["EndpointStatus"] == "InService"
+    with pytest.raises(ClientError) as e:
+        runtime.invoke_endpoint(EndpointName="cancer-bad", ContentType="text/csv",
+                                Body=b"not,a,number\n")
+    assert error(e) == ("ModelError", 424)
+    assert 400 <= e.value.response["OriginalStatusCode"] < 500
+    assert "Received client error" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        runtime.invoke_endpoint(EndpointName="cancer-bad", ContentType="image/png", Body=b"x")
+    assert error(e) == ("ModelError", 424)
+    assert e.value.response["OriginalStatusCode"] == 415
+    ok = runtime.invoke_endpoint(EndpointName="cancer-bad", ContentType="text/csv",
+                                 Body=csv_rows(cancer_xgboost.X[:1]))
+    assert 0.0 <= float(ok["Body"].read()) <= 1.0
+
+
+def test_unknown_endpoint_and_variant_are_validation_errors(sm, runtime, cancer_xgboost):
+    with pytest.raises(ClientError) as e:
+        runtime.invoke_endpoint(EndpointName="nowhere", ContentType="text/csv", Body=b"1")
+    assert error(e) == ("ValidationError", 400)
+    assert "Endpoint nowhere of account 000000000000 not found." in str(e.value)
+    create_model(sm, "cancer-tv", XGBOOST, cancer_xgboost.model_data)
+    deploy(sm, "cancer-tv", [{"model": "cancer-tv"}])
+    with pytest.raises(ClientError) as e:
+        runtime.invoke_endpoint(EndpointName="cancer-tv", ContentType="text/csv",
+                                TargetVariant="Nope", Body=csv_rows(cancer_xgboost.X[:1]))
+    assert error(e) == ("ValidationError", 400)
+
+
+def test_create_model_checks_image_and_model_data(sm):
+    with pytest.raises(ClientError) as e:
+        create_model(sm, "no-data", XGBOOST, "s3://hosting/missing/model.tar.gz")
+    assert error(e) == ("ValidationException", 400)
+    assert "Could not find model data at s3://hosting/missing/model.tar.gz" in str(e.value)
+    with pytest.raises(ClientError) as e:
+        create_model(sm, "no-image", "123.dkr.ecr.us-east-1.amazonaws.com/unknown:1", None)
+    assert error(e) == ("ValidationException", 400)
+    with pytest.raises(ClientError) as e:
+        sm.create_endpoint_config(EndpointConfigName="orphan", ProductionVariants=[{
+            "VariantName": "v", "ModelName": "never-made", "InstanceType": "ml.m5.large",
+            "InitialInstanceCount": 1}])
+    assert 'Could not find model "arn:aws:sagemaker:us-east-1:000000000000:model/never-made"' \
+        in str(e.value)
+    with pytest.raises(ClientError) as e:
+        sm.create_endpoint(EndpointName="orphan", EndpointConfigName="never-made")
+    assert "Could not find endpoint configuration" in str(e.value)
+
+
+def test_a_corrupt_model_fails_the_endpoint_with_a_reason(host, sm):
+    host.client("s3").put_object(Bucket="hosting", Key="corrupt/model.tar.gz",
+                                 Body=b"this is not a tarball")
+    create_model(sm, "corrupt", XGBOOST, "s3://hosting/corrupt/model.tar.gz")
+    endpoint = deploy(sm, "corrupt", [{"model": "corrupt"}])
+    assert endpoint["EndpointStatus"] == "Failed"
+    assert "model data" in endpoint["FailureReason"]
+    sm.delete_endpoint(EndpointName="corrupt")
+    wait_gone(sm, "corrupt")
+
+
+def wait_gone(sm, name: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            sm.describe_endpoint(EndpointName=name)
+        except ClientError as exc:
+            assert "Could not find endpoint" in str(exc)
+            return
+        assert time.monotonic() < deadline, f"{name} was not deleted"
+        time.sleep(0.05)  # polling the API, as a client does
+
+
+def test_update_swaps_configs_and_a_failed_update_rolls_back(host, sm, runtime, cancer_xgboost,
+                                                             diabetes_linear):
+    create_model(sm, "swap-a", XGBOOST, cancer_xgboost.model_data)
+    deploy(sm, "swap", [{"model": "swap-a"}])
+    create_model(sm, "swap-b", XGBOOST, cancer_xgboost.model_data)
+    sm.create_endpoint_config(EndpointConfigName="swap-two", ProductionVariants=[
+        {"VariantName": "Blue", "ModelName": "swap-a", "InstanceType": "ml.m5.large",
+         "InitialInstanceCount": 1, "InitialVariantWeight": 1.0},
+        {"VariantName": "Green", "ModelName": "swap-b", "InstanceType": "ml.m5.large",
+         "InitialInstanceCount": 2, "InitialVariantWeight": 0.0}])
+    sm.update_endpoint(EndpointName="swap", EndpointConfigName="swap-two")
+    assert sm.describe_endpoint(EndpointName="swap")["EndpointStatus"] in ("Updating",
+                                                                           "InService")
+    endpoint = wait_endpoint(sm, "swap", statuses=("InService",))
+    assert endpoint["EndpointConfigName"] == "swap-two"
+    variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
+    assert variants["Green"]["CurrentInstanceCount"] == 2
+    rows = csv_rows(cancer_xgboost.X[:1])
+    # weight 0: never chosen by chance, but TargetVariant reaches it
+    assert {runtime.invoke_endpoint(EndpointName="swap", ContentType="text/csv", Body=rows)[
+        "InvokedProductionVariant"] for _ in range(10)} == {"Blue"}
+    assert runtime.invoke_endpoint(EndpointName="swap", ContentType="text/csv", Body=rows,
+                                   TargetVariant="Green")["InvokedProductionVariant"] == "Green"
+
+    sm.update_endpoint_weights_and_capacities(EndpointName="swap", DesiredWeightsAndCapacities=[
+        {"VariantName": "Blue", "DesiredWeight": 0.0},
+        {"VariantName": "Green", "DesiredWeight": 1.0, "DesiredInstanceCount": 1}])
+    endpoint = wait_endpoint(sm, "swap", statuses=("InService",))
+    variants = {v["VariantName"]: v for v in endpoint["ProductionVariants"]}
+    assert variants["Green"]["CurrentInstanceCount"] == 1
+    assert (variants["Blue"]["CurrentWeight"], variants["Green"]["CurrentWeight"]) == (0.0, 1.0)
+    assert {runtime.invoke_endpoint(EndpointName="swap", ContentType="text/csv", Body=rows)[
+        "InvokedProductionVariant"] for _ in range(10)} == {"Green"}
+
+    # a configuration whose model cannot load: the update fails, the old fleet serves on
+    host.client("s3").put_object(Bucket="hosting", Key="broken/model.tar.gz", Body=b"junk")
+    create_model(sm, "swap-broken", XGBOOST, "s3://hosting/broken/model.tar.gz")
+    sm.create_endpoint_config(EndpointConfigName="swap-broken", ProductionVariants=[
+        {"VariantName": "Red", "ModelName": "swap-broken", "InstanceType": "ml.m5.large",
+         "InitialInstanceCount": 1}])
+    sm.update_endpoint(EndpointName="swap", EndpointConfigName="swap-broken")
+    endpoint = wait_endpoint(sm, "swap", statuses=("InService",), timeout=60)
+    assert endpoint["EndpointConfigName"] == "swap-two"
+    assert "model data" in endpoint["FailureReason"]
+    assert runtime.invoke_endpoint(EndpointName="swap", ContentType="text/csv", Body=rows)[
+        "InvokedProductionVariant"] == "Green"
