@@ -15,6 +15,7 @@ from kamado.config import Config
 from kamado.credentials import write_profile
 from kamado.gateway.app import create_app
 from kamado.platform import Platform
+from kamado.sockets import tcp_socket
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -50,18 +51,10 @@ class CannotListen(RuntimeError):
 
 def listen(host: str, port: int) -> socket.socket:
     """Bind the server's socket before anything else starts, so a busy port fails cleanly."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named, not left 0: asyncio sets TCP_NODELAY only on accepted sockets whose
-    # proto says TCP, and without it a response's body waits ~40 ms behind its headers
-    # (Nagle's algorithm against the client's delayed ACK) on every request.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        return tcp_socket(host, port)  # not yet listening: refused until the platform is ready
     except OSError as exc:
-        sock.close()
         raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return sock  # bound, not yet listening: clients are refused until the platform is ready
 
 
 def build(config: Config) -> tuple[Platform, object]:

@@ -42,6 +42,21 @@ def mime_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     return _ALIASES.get(kind, kind), options
 
 
+def read(body: bytes | str, content_type: str | None, readers: dict, default: str,
+         algorithm: str):
+    """(mime, data): the body read by the reader of its content type (``default`` when the
+    request names none); a type the algorithm has no reader for is a 415."""
+    mime, _ = mime_type(content_type or default)
+    reader = readers.get(mime)
+    if reader is None:
+        raise UnsupportedFormatError(
+            f"Content type {content_type} is not supported by {algorithm}; use "
+            f"{', '.join(readers)}.")
+    if isinstance(body, str) and mime == RECORDIO:
+        body = body.encode()
+    return mime, reader(body)
+
+
 def resolve_accept(accept: str | None, default: str) -> str:
     """The Accept a handler sees: the client's, or ``default`` when it sent none or ``*/*``
     (``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``, else the image's own default)."""

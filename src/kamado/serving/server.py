@@ -24,6 +24,7 @@ from kamado.serving.errors import ModelLoadError
 from kamado.serving.handlers import HandlerError, Handlers
 from kamado.serving.settings import ServingSettings
 from kamado.serving.usercode import load_user_module
+from kamado.sockets import tcp_socket
 
 log = logging.getLogger("kamado.serving")
 WORKER_FD = "KAMADO_SERVING_LISTEN_FD"  # set for the workers of a supervisor
@@ -32,14 +33,8 @@ SCRIPT_MODES = ("none", "optional", "required")
 
 def listen(host: str, port: int) -> socket.socket:
     """The server's socket, bound before the model loads so that a busy port fails at once."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named, not left 0: asyncio sets TCP_NODELAY only on accepted sockets whose
-    # proto says TCP; without it every response's body waits ~40 ms behind its headers
-    # (Nagle's algorithm against the client's delayed ACK).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock = tcp_socket(host, port)
     try:
-        sock.bind((host, port))
         sock.listen(1024)
     except OSError:
         sock.close()

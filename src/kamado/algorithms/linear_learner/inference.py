@@ -23,7 +23,7 @@ import numpy as np
 
 from kamado.algorithms.linear_learner.model import FILE, LinearModel, load_model
 from kamado.serving import content, formats
-from kamado.serving.errors import BadRequestError, ModelLoadError, UnsupportedFormatError
+from kamado.serving.errors import BadRequestError, ModelLoadError
 
 DEFAULT_ACCEPT = content.JSON
 DEFAULT_CONTENT_TYPE = content.CSV
@@ -44,15 +44,8 @@ def model_fn(model_dir) -> LinearModel:
 
 
 def input_fn(input_data, content_type):
-    mime, _ = content.mime_type(content_type or DEFAULT_CONTENT_TYPE)
-    reader = _READERS.get(mime)
-    if reader is None:
-        raise UnsupportedFormatError(
-            f"Content type {content_type} is not supported by Linear Learner; use text/csv, "
-            "application/json, application/jsonlines or application/x-recordio-protobuf.")
-    if isinstance(input_data, str) and mime == content.RECORDIO:
-        input_data = input_data.encode()
-    return reader(input_data)
+    return content.read(input_data, content_type, _READERS, DEFAULT_CONTENT_TYPE,
+                        "Linear Learner")[1]
 
 
 def predict_fn(input_data, model: LinearModel) -> list[dict]:

@@ -152,18 +152,13 @@ def input_fn(input_data, content_type):
 
     if len(input_data) == 0:
         raise NoContentError()
-    mime, _ = content.mime_type(content_type or DEFAULT_CONTENT_TYPE)
-    reader = _READERS.get(mime)
-    if reader is None:
-        raise UnsupportedFormatError(
-            f"Content type {content_type} is not supported by XGBoost; use text/csv, "
-            "text/libsvm or application/x-recordio-protobuf.")
     try:
-        X = reader(input_data if not isinstance(input_data, str) or mime != content.RECORDIO
-                   else input_data.encode())
+        mime, X = content.read(input_data, content_type, _READERS, DEFAULT_CONTENT_TYPE,
+                               "XGBoost")
     except BadRequestError as exc:
         # AWS's container answers a payload it cannot parse with 415, not 400.
-        raise UnsupportedFormatError(f"Loading {mime} data failed: {exc.message}") from None
+        raise UnsupportedFormatError(f"Loading {content_type or DEFAULT_CONTENT_TYPE} data "
+                                     f"failed: {exc.message}") from None
     matrix = xgb.DMatrix(X, nthread=1)
     # LibSVM and sparse records reach only their last non-zero feature: narrower is fine.
     matrix.kamado_sparse = hasattr(X, "toarray")

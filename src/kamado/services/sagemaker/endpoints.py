@@ -12,10 +12,9 @@ from __future__ import annotations
 from kamado.errors import ValidationError
 from kamado.services.base import Provider, RequestContext
 from kamado.services.sagemaker import models
-from kamado.store.types import utc
+from kamado.services.sagemaker.listing import list_page
 
 CONFIG, ENDPOINT = "EndpointConfig", "Endpoint"
-DEFAULT_MAX_RESULTS = 10
 _CONFIG_ECHOED = ("ProductionVariants", "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig",
                   "ExplainerConfig", "ShadowProductionVariants", "ExecutionRoleArn", "VpcConfig",
                   "EnableNetworkIsolation")
@@ -38,23 +37,6 @@ def _config_missing(ctx: RequestContext):
 def _endpoint_missing(ctx: RequestContext):
     return lambda name, arn: ValidationError(
         f'Could not find endpoint "{arn or endpoint_arn(ctx, name)}".')
-
-
-def _list(resources, ctx, type: str, request: dict, **extra):
-    after, before = request.get("LastModifiedTimeAfter"), request.get("LastModifiedTimeBefore")
-
-    def modified_between(r) -> bool:
-        return ((after is None or r.last_modified_time > utc(after))
-                and (before is None or r.last_modified_time < utc(before)))
-    return resources.list(
-        ctx, type, name_contains=request.get("NameContains"),
-        created_after=request.get("CreationTimeAfter"),
-        created_before=request.get("CreationTimeBefore"),
-        sort_by=request.get("SortBy") or "CreationTime",
-        sort_order=request.get("SortOrder") or "Descending",
-        max_results=request.get("MaxResults") or DEFAULT_MAX_RESULTS,
-        next_token=request.get("NextToken") or None,
-        where=modified_between if after is not None or before is not None else None, **extra)
 
 
 class EndpointConfigs(Provider):
@@ -134,7 +116,7 @@ class EndpointConfigs(Provider):
                 "EndpointConfigArn": config.arn, "CreationTime": config.creation_time}
 
     def list_endpoint_configs(self, request: dict, ctx: RequestContext) -> dict:
-        items, token = _list(self.resources, ctx, CONFIG, request)
+        items, token = list_page(self.resources, ctx, CONFIG, request)
         out = {"EndpointConfigs": [{"EndpointConfigName": c.name, "EndpointConfigArn": c.arn,
                                     "CreationTime": c.creation_time} for c in items]}
         if token:
@@ -209,8 +191,8 @@ class Endpoints(Provider):
         return out
 
     def list_endpoints(self, request: dict, ctx: RequestContext) -> dict:
-        items, token = _list(self.resources, ctx, ENDPOINT, request,
-                             status_equals=request.get("StatusEquals"))
+        items, token = list_page(self.resources, ctx, ENDPOINT, request,
+                                 status_equals=request.get("StatusEquals"))
         out = {"Endpoints": [{"EndpointName": e.name, "EndpointArn": e.arn,
                               "CreationTime": e.creation_time,
                               "LastModifiedTime": e.last_modified_time,

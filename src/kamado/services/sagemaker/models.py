@@ -11,9 +11,9 @@ from __future__ import annotations
 from kamado.engine import artifacts
 from kamado.errors import ValidationError
 from kamado.services.base import Provider, RequestContext
+from kamado.services.sagemaker.listing import list_page
 
 TYPE = "Model"
-DEFAULT_MAX_RESULTS = 10
 _ECHOED = ("PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn",
            "VpcConfig", "EnableNetworkIsolation")
 
@@ -112,14 +112,7 @@ class Models(Provider):
                 "CreationTime": model.creation_time}
 
     def list_models(self, request: dict, ctx: RequestContext) -> dict:
-        items, token = self.resources.list(
-            ctx, TYPE, name_contains=request.get("NameContains"),
-            created_after=request.get("CreationTimeAfter"),
-            created_before=request.get("CreationTimeBefore"),
-            sort_by=request.get("SortBy") or "CreationTime",
-            sort_order=request.get("SortOrder") or "Descending",
-            max_results=request.get("MaxResults") or DEFAULT_MAX_RESULTS,
-            next_token=request.get("NextToken") or None)
+        items, token = list_page(self.resources, ctx, TYPE, request)
         out = {"Models": [{"ModelName": m.name, "ModelArn": m.arn,
                            "CreationTime": m.creation_time} for m in items]}
         if token:

@@ -12,7 +12,8 @@ from kamado.engine.joblog import MetricRule
 from kamado.errors import ResourceNotFound, ValidationError
 from kamado.services.base import Provider, RequestContext
 from kamado.services.sagemaker import experiments
-from kamado.store.types import now, utc
+from kamado.services.sagemaker.listing import list_page
+from kamado.store.types import now
 
 TYPE = training.TYPE
 DEFAULT_MAX_RESULTS = 10
@@ -207,21 +208,8 @@ class TrainingJobs(Provider):
         return out
 
     def list_training_jobs(self, request: dict, ctx: RequestContext) -> dict:
-        after, before = request.get("LastModifiedTimeAfter"), request.get("LastModifiedTimeBefore")
-
-        def modified_between(r) -> bool:
-            return ((after is None or r.last_modified_time > utc(after))
-                    and (before is None or r.last_modified_time < utc(before)))
-        where = modified_between if after is not None or before is not None else None
-        items, token = self.resources.list(
-            ctx, TYPE, name_contains=request.get("NameContains"),
-            created_after=request.get("CreationTimeAfter"),
-            created_before=request.get("CreationTimeBefore"),
-            status_equals=request.get("StatusEquals"),
-            sort_by=request.get("SortBy") or "CreationTime",
-            sort_order=request.get("SortOrder") or "Descending",
-            max_results=request.get("MaxResults") or DEFAULT_MAX_RESULTS,
-            next_token=request.get("NextToken") or None, where=where)
+        items, token = list_page(self.resources, ctx, TYPE, request,
+                                 status_equals=request.get("StatusEquals"))
         return _present(TrainingJobSummaries=[_present(
             TrainingJobName=j.name, TrainingJobArn=j.arn, CreationTime=j.creation_time,
             TrainingEndTime=j.data.get("TrainingEndTime"), LastModifiedTime=j.last_modified_time,
