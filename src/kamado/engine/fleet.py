@@ -213,6 +213,7 @@ class Instance:
                            for i, (spec, image, model_dir, code_dir)
                            in enumerate(variant.containers)]
         self.ready = False
+        self.started = False  # until its first start succeeds, the fleet's watch leaves it be
         self.stopping = False
 
     def start(self, timeout: float) -> None:
@@ -220,7 +221,7 @@ class Instance:
             c.start()
         for c in self.containers:
             c.wait_ready(timeout)
-        self.ready = True
+        self.ready = self.started = True
 
     def stop(self, grace: float) -> None:
         self.stopping = True
@@ -420,7 +421,7 @@ class Fleet:
             time.sleep(MONITOR_SECONDS)
             for variant in self.all_variants:
                 for instance in list(variant.instances):
-                    if instance.stopping or not instance.ready or self.stopped:
+                    if instance.stopping or not instance.started or self.stopped:
                         continue
                     dead = [c for c in instance.containers if not c.alive()]
                     if not dead:

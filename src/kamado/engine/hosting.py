@@ -33,12 +33,19 @@ class Hosting:
         self.startup_seconds = 240.0
         self.fleets: dict[str, Fleet] = {}  # endpoint ARN -> the fleet serving it
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._restoring: set[str] = set()  # endpoints being brought back after a restart
         self._workers: dict[str, threading.Thread] = {}
         self._closed = False
 
     # --- what the provider and the runtime ask -------------------------------------------------
-    def fleet(self, arn: str) -> Fleet | None:
-        return self.fleets.get(arn)
+    def fleet(self, arn: str, wait: float = 0.0) -> Fleet | None:
+        """The fleet serving an endpoint; after a restart, requests wait (up to ``wait``
+        seconds) for its endpoints to come back rather than fail."""
+        with self._changed:
+            self._changed.wait_for(lambda: arn in self.fleets or arn not in self._restoring,
+                                   timeout=wait)
+            return self.fleets.get(arn)
 
     @staticmethod
     def variant_summaries(config: dict, deployed: bool) -> list[dict]:
@@ -164,6 +171,7 @@ class Hosting:
                 fleet.stop(1.0)
                 return
             self.fleets[arn] = fleet
+            self._changed.notify_all()
         self._set(scope, name, "InService", EndpointConfigName=config["EndpointConfigName"],
                   _config=config, ProductionVariants=fleet.summaries(),
                   ShadowProductionVariants=fleet.shadow_summaries() or None, **changes)
@@ -205,11 +213,21 @@ class Hosting:
             if endpoint.status == "Deleting":
                 self._spawn(endpoint.arn, self._delete, scope, endpoint.name, endpoint.arn)
             elif endpoint.status in ("InService", "Updating", "RollingBack"):
+                with self._lock:
+                    self._restoring.add(endpoint.arn)
                 self._spawn(endpoint.arn, self._restore, scope, endpoint.name, endpoint.arn)
             elif endpoint.status == "Creating":
                 self._spawn(endpoint.arn, self._advance, scope, endpoint.name, endpoint.arn)
 
     def _restore(self, scope, name: str, arn: str) -> None:
+        try:
+            self._bring_back(scope, name, arn)
+        finally:
+            with self._changed:
+                self._restoring.discard(arn)
+                self._changed.notify_all()
+
+    def _bring_back(self, scope, name: str, arn: str) -> None:
         endpoint = self.platform.resources.get(scope, ENDPOINT, name)
         fleet = self._bring_up(scope, name, endpoint.data["_config"])
         if isinstance(fleet, str):

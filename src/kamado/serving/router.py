@@ -41,12 +41,32 @@ def model_error(fleet: Fleet, variant: Variant, container: str, status: int, tex
 def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | None,
              accept: str | None, custom_attributes: str | None, inference_id: str | None,
              timeout: float):
-    """The request through one instance's containers (a pipeline passes each answer on)."""
-    instance = variant.pick()
-    if instance is None:
-        raise AwsError(f"Variant {variant.name} of endpoint {fleet.endpoint} has no instance "
-                       "ready to serve; try again shortly.", code="ServiceUnavailable",
-                       status=503)
+    """The request through one instance's containers (a pipeline passes each answer on). An
+    instance whose model server is gone is taken out of the rotation (the fleet starts it
+    again) and the request goes to another: a crashed server costs no request."""
+    for attempt in range(len(variant.instances) + 2):
+        instance = variant.pick()
+        if instance is None:
+            raise AwsError(f"Variant {variant.name} of endpoint {fleet.endpoint} has no "
+                           "instance ready to serve; try again shortly.",
+                           code="ServiceUnavailable", status=503)
+        try:
+            return _through_instance(fleet, variant, instance, body, content_type, accept,
+                                     custom_attributes, inference_id, timeout)
+        except ContainerDown as exc:
+            down = exc
+            if all(c.alive() for c in instance.containers):
+                break  # the server lives: it closed the connection on this request
+            instance.ready = False
+    container = down.args[1] if len(down.args) > 1 else "primary"
+    raise model_error(fleet, variant, container, 500, str(down.args[0]), message=(
+        f"Received server error (500) from {container} and could not load the entire "
+        f"response body: the model server closed the connection ({down.args[0]}).")) from None
+
+
+def _through_instance(fleet: Fleet, variant: Variant, instance, body: bytes,
+                      content_type: str | None, accept: str | None,
+                      custom_attributes: str | None, inference_id: str | None, timeout: float):
     reply = None
     for index, container in enumerate(instance.containers):
         last = index == len(instance.containers) - 1
@@ -68,10 +88,7 @@ def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | No
                 f"{container.hostname}. Review the latency metrics for each container in "
                 f'Amazon CloudWatch, resolve the issue, and try again."')) from None
         except ContainerDown as exc:
-            raise model_error(fleet, variant, container.hostname, 500, str(exc), message=(
-                f"Received server error (500) from {container.hostname} and could not load "
-                f"the entire response body: the model server closed the connection "
-                f"({exc}).")) from None
+            raise ContainerDown(str(exc), container.hostname) from None
         if not 200 <= reply.status < 300:
             text = reply.body.decode("utf-8", "replace")
             raise model_error(fleet, variant, container.hostname, reply.status, text)

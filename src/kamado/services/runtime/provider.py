@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kamado.engine.fleet import READY_WAIT_SECONDS
 from kamado.services.base import Provider, RequestContext
 from kamado.serving import router
 
@@ -18,7 +19,7 @@ class Runtime(Provider):
         endpoint = self.resources.get(ctx, "Endpoint", name, missing_ok=True)
         if endpoint is None:
             raise router.invalid(f"Endpoint {name} of account {ctx.account_id} not found.")
-        fleet = self.hosting.fleet(endpoint.arn)
+        fleet = self.hosting.fleet(endpoint.arn, wait=READY_WAIT_SECONDS)
         if fleet is None or endpoint.status not in ("InService", "Updating", "RollingBack"):
             raise router.invalid(f"Endpoint {name} of account {ctx.account_id} is "
                                  f"{endpoint.status}, not InService; it cannot be invoked yet.")
