@@ -148,6 +148,15 @@ def jobs(status: Optional[str] = typer.Option(None, help="only jobs in this stat
 
 
 @app.command()
+def endpoints(home: Optional[Path] = HomeOption,
+              endpoint_url: Optional[str] = EndpointOption) -> None:
+    """List endpoints with their status and, per variant, invocations, errors and latency."""
+    from kamado.cli.endpoints import list_endpoints
+
+    list_endpoints(_load(home), endpoint_url)
+
+
+@app.command()
 def logs(job: str = typer.Argument(..., help="training job name"),
          follow: bool = typer.Option(False, "-f", "--follow", help="keep printing until the job ends"),
          home: Optional[Path] = HomeOption, endpoint_url: Optional[str] = EndpointOption) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from kamado.engine.fleet import LOG_GROUP, DeployError, Fleet
 from kamado.engine.joblog import JobLog
 from kamado.engine.training import inherited_environment
+from kamado.serving.metrics import EndpointMetrics
 
 if TYPE_CHECKING:
     from kamado.engine.engine import Engine, Scope
@@ -32,6 +33,7 @@ class Hosting:
         self.platform = engine.platform
         self.startup_seconds = 240.0
         self.fleets: dict[str, Fleet] = {}  # endpoint ARN -> the fleet serving it
+        self.metrics = EndpointMetrics()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._restoring: set[str] = set()  # endpoints being brought back after a restart
@@ -201,6 +203,7 @@ class Hosting:
         if fleet is not None:
             fleet.stop(STOP_GRACE_SECONDS)
         self.platform.resources.delete(scope, ENDPOINT, name)
+        self.metrics.forget(scope, name)
         self.engine.remove_job_dir(scope, "endpoints", name)
 
     # --- server start and stop ------------------------------------------------------------------

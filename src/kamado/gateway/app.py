@@ -41,6 +41,16 @@ def _has_streaming_payload(operation) -> bool:
                                                or operation.has_streaming_input)
 
 
+def _is_metrics_scrape(scope) -> bool:
+    """``GET /metrics`` without AWS credentials is Prometheus asking for the endpoint metrics
+    (signed, it would be S3's ListObjects of a bucket named "metrics")."""
+    if scope["method"] != "GET" or scope["path"] != "/metrics":
+        return False
+    if b"x-amz-" in scope.get("query_string", b"").lower():
+        return False
+    return not any(k.lower() == b"authorization" for k, _ in scope["headers"])
+
+
 class Gateway:
     def __init__(self, platform) -> None:
         self.platform = platform
@@ -60,6 +70,13 @@ class Gateway:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
+            return
+        if _is_metrics_scrape(scope):
+            body = self.platform.engine.hosting.metrics.prometheus().encode()
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/plain; version=0.0.4; charset=utf-8"),
+                (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
             return
         started = time.perf_counter()
         request_id = str(uuid.uuid4())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from kamado.engine.fleet import INVOCATION_TIMEOUT, LOG_GROUP, ContainerDown, Fleet, Variant
@@ -40,7 +41,7 @@ def model_error(fleet: Fleet, variant: Variant, container: str, status: int, tex
 
 def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | None,
              accept: str | None, custom_attributes: str | None, inference_id: str | None,
-             timeout: float):
+             timeout: float, spent: list[float]):
     """The request through one instance's containers (a pipeline passes each answer on). An
     instance whose model server is gone is taken out of the rotation (the fleet starts it
     again) and the request goes to another: a crashed server costs no request."""
@@ -52,7 +53,7 @@ def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | No
                            code="ServiceUnavailable", status=503)
         try:
             return _through_instance(fleet, variant, instance, body, content_type, accept,
-                                     custom_attributes, inference_id, timeout)
+                                     custom_attributes, inference_id, timeout, spent)
         except ContainerDown as exc:
             down = exc
             if all(c.alive() for c in instance.containers):
@@ -66,7 +67,8 @@ def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | No
 
 def _through_instance(fleet: Fleet, variant: Variant, instance, body: bytes,
                       content_type: str | None, accept: str | None,
-                      custom_attributes: str | None, inference_id: str | None, timeout: float):
+                      custom_attributes: str | None, inference_id: str | None, timeout: float,
+                      spent: list[float]):
     reply = None
     for index, container in enumerate(instance.containers):
         last = index == len(instance.containers) - 1
@@ -79,6 +81,7 @@ def _through_instance(fleet: Fleet, variant: Variant, instance, body: bytes,
             headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
         if inference_id:
             headers["X-Amzn-SageMaker-Inference-Id"] = inference_id
+        started = time.perf_counter()
         try:
             reply = container.invoke(body, headers, timeout)
         except socket.timeout:
@@ -89,6 +92,8 @@ def _through_instance(fleet: Fleet, variant: Variant, instance, body: bytes,
                 f'Amazon CloudWatch, resolve the issue, and try again."')) from None
         except ContainerDown as exc:
             raise ContainerDown(str(exc), container.hostname) from None
+        finally:
+            spent[0] += time.perf_counter() - started
         if not 200 <= reply.status < 300:
             text = reply.body.decode("utf-8", "replace")
             raise model_error(fleet, variant, container.hostname, reply.status, text)
@@ -115,8 +120,7 @@ def invoke(fleet: Fleet, request: dict) -> dict:
     for shadow in fleet.shadows.values():
         _shadow_pool.submit(_shadow, fleet, shadow, body, content_type, accept, custom,
                             inference_id, sampled)
-    reply = _through(fleet, variant, body, content_type, accept, custom, inference_id,
-                     INVOCATION_TIMEOUT)
+    reply = _measured(fleet, variant, body, content_type, accept, custom, inference_id)
     if sampled:
         capture.record(variant.name, request=body, request_type=content_type,
                        response=reply.body, response_type=reply.content_type,
@@ -129,12 +133,33 @@ def invoke(fleet: Fleet, request: dict) -> dict:
     return out
 
 
+def _measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept, custom,
+              inference_id):
+    """The request through the variant, counted and timed under AWS's metric names."""
+    metrics, scope, name = fleet.hosting.metrics, fleet.scope, variant.name
+    started, spent = time.perf_counter(), [0.0]
+    metrics.count(scope, fleet.endpoint, name, "Invocations")
+    try:
+        reply = _through(fleet, variant, body, content_type, accept, custom, inference_id,
+                         INVOCATION_TIMEOUT, spent)
+    except AwsError as exc:
+        if exc.code == "ModelError":
+            metrics.count(scope, fleet.endpoint, name, "InvocationModelErrors")
+            status = exc.fields.get("OriginalStatusCode", 500)
+            metrics.count(scope, fleet.endpoint, name, "Invocation4XXErrors"
+                          if 400 <= status < 500 else "Invocation5XXErrors")
+        raise
+    metrics.observe(scope, fleet.endpoint, name, "ModelLatency", spent[0])
+    metrics.observe(scope, fleet.endpoint, name, "OverheadLatency",
+                    time.perf_counter() - started - spent[0])
+    return reply
+
+
 def _shadow(fleet: Fleet, shadow: Variant, body: bytes, content_type, accept, custom,
             inference_id, sampled: bool) -> None:
     """A copy of the request to a shadow variant: its answer is captured, never returned."""
     try:
-        reply = _through(fleet, shadow, body, content_type, accept, custom, inference_id,
-                         INVOCATION_TIMEOUT)
+        reply = _measured(fleet, shadow, body, content_type, accept, custom, inference_id)
     except AwsError as exc:
         log.info("endpoint %s: shadow variant %s failed: %s", fleet.endpoint, shadow.name,
                  exc.message)
