@@ -106,7 +106,7 @@ class Container:
         stream = f"{self.instance.variant.name}/{self.instance.id}" + (
             f"/{self.hostname}" if len(self.instance.variant.containers) > 1 else "")
         if self.joblog is None:
-            self.joblog = fleet.hosting.endpoint_log(fleet.scope, fleet.endpoint, stream)
+            self.joblog = fleet.open_log(stream)
         argv = list(self.image.serve) + ["serve"]
         env = self._environment()
         forks = fleet.hosting.engine.forks
@@ -127,17 +127,17 @@ class Container:
                 tail = [line for line in self.joblog.tail if line.strip()]
                 last = f" Its last words: {tail[-1].strip()}" if tail else ""
                 raise DeployError(
-                    f"The {self.hostname} container for production variant "
+                    f"The {self.hostname} container for {self.instance.variant.fleet.unit} "
                     f"{self.instance.variant.name} exited with code {code} before it passed "
                     f"the ping health check.{last}")
             if self.ping():
                 return
             if time.monotonic() >= deadline:
                 raise DeployError(
-                    f"The {self.hostname} container for production variant "
+                    f"The {self.hostname} container for {self.instance.variant.fleet.unit} "
                     f"{self.instance.variant.name} did not pass the ping health check within "
-                    f"{timeout:.0f} seconds. Please check the endpoint's logs "
-                    f"({LOG_GROUP}/{self.instance.variant.fleet.endpoint}).")
+                    f"{timeout:.0f} seconds. Please check the logs "
+                    f"({self.instance.variant.fleet.log_group}).")
             time.sleep(0.02)  # the server is starting; /ping is cheap
 
     def ping(self) -> bool:
@@ -251,6 +251,10 @@ class Variant:
         self.desired_count = int(self.spec.get("InitialInstanceCount") or 1)
         self._turn = itertools.count()
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
+        self.in_flight = 0
+        self.last_used = time.monotonic()
+        self.start_error: str | None = None  # why a serverless cold start failed
 
     @property
     def startup_timeout(self) -> float:
@@ -283,12 +287,12 @@ class Variant:
             artifacts.download_file(uri, archive, config=hosting.platform.config,
                                     objects=hosting.platform.objects)
         except (FileNotFoundError, OSError) as exc:
-            raise DeployError(f"Failed to download model data for production variant "
+            raise DeployError(f"Failed to download model data for {self.fleet.unit} "
                               f"{self.name} from {uri}: {exc}") from None
         try:
             extract(archive, where / name)
         except (ArtifactError, tarfile.TarError) as exc:
-            raise DeployError(f"Failed to extract model data for production variant "
+            raise DeployError(f"Failed to extract model data for {self.fleet.unit} "
                               f"{self.name} from {uri}: {exc}") from None
         finally:
             archive.unlink(missing_ok=True)
@@ -315,8 +319,59 @@ class Variant:
                 instance = self.instances.pop()
             instance.stop(grace)
 
+    # --- serverless -----------------------------------------------------------------------
+    @property
+    def serverless(self) -> dict | None:
+        return self.spec.get("ServerlessConfig")
+
+    def enter(self) -> bool:
+        """Count a request in; False when a serverless variant is at its MaxConcurrency."""
+        with self._lock:
+            self.last_used = time.monotonic()
+            if self.serverless and self.in_flight >= self.serverless["MaxConcurrency"]:
+                return False
+            self.in_flight += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            self.last_used = time.monotonic()
+
+    def _cold_start(self) -> bool:
+        """A serverless variant's instance, started by the request that finds none (its
+        setup time is the ModelSetupTime metric); concurrent requests wait for the same one."""
+        with self._starting:
+            if any(i.ready for i in self.instances):
+                return True
+            started = time.monotonic()
+            try:
+                self.add_instance()
+            except DeployError as exc:
+                self.start_error = str(exc)
+                log.warning("endpoint %s: serverless variant %s could not start: %s",
+                            self.fleet.endpoint, self.name, exc)
+                return False
+            self.fleet.hosting.metrics.observe(self.fleet.scope, self.fleet.endpoint, self.name,
+                                               "ModelSetupTime", time.monotonic() - started)
+            return True
+
+    def idle_out(self, idle_seconds: float) -> None:
+        """Stop a serverless instance nobody has used for ``idle_seconds`` (provisioned
+        concurrency keeps one up)."""
+        keep = 1 if self.serverless.get("ProvisionedConcurrency") else 0
+        with self._lock:
+            idle = (self.in_flight == 0 and len(self.instances) > keep
+                    and time.monotonic() - self.last_used >= idle_seconds)
+            instance = self.instances.pop() if idle else None
+        if instance is not None:
+            instance.stop(1.0)
+
     def pick(self, wait: float = READY_WAIT_SECONDS) -> Instance | None:
         """The next ready instance in turn; waits a little for one that is restarting."""
+        if self.serverless and not any(i.ready for i in self.instances):
+            if not self._cold_start():
+                return None
         deadline = time.monotonic() + wait
         while True:
             with self._lock:
@@ -348,6 +403,8 @@ class Variant:
 
 
 class Fleet:
+    unit = "production variant"  # what a variant is called in a failure reason
+
     def __init__(self, hosting, scope, endpoint: str, config: dict, root: Path) -> None:
         self.hosting, self.scope, self.endpoint, self.config = hosting, scope, endpoint, config
         self.dir = root / ("d-" + secrets.token_hex(4))
@@ -373,6 +430,15 @@ class Fleet:
         return model.data
 
     @property
+    def log_group(self) -> str:
+        return f"{LOG_GROUP}/{self.endpoint}"
+
+    def open_log(self, stream: str) -> JobLog:
+        """The log a model server of this fleet writes to (a batch transform's fleet writes
+        to another group)."""
+        return self.hosting.endpoint_log(self.scope, self.endpoint, stream)
+
+    @property
     def all_variants(self) -> list[Variant]:
         return [*self.variants.values(), *self.shadows.values()]
 
@@ -387,8 +453,11 @@ class Fleet:
 
             def bring_up(variant: Variant) -> None:
                 try:
-                    if not variant.spec.get("ServerlessConfig"):
+                    serverless = variant.spec.get("ServerlessConfig")
+                    if not serverless:
                         variant.scale(variant.desired_count, 1.0)
+                    elif serverless.get("ProvisionedConcurrency"):
+                        variant.scale(1, 1.0)  # kept warm: no cold start for the first
                 except DeployError as exc:
                     errors.append(exc)
             threads = [threading.Thread(target=bring_up, args=(v,), daemon=True)
@@ -420,6 +489,8 @@ class Fleet:
         while not self.stopped:
             time.sleep(MONITOR_SECONDS)
             for variant in self.all_variants:
+                if variant.serverless:
+                    variant.idle_out(self.hosting.platform.config.serverless_idle_seconds)
                 for instance in list(variant.instances):
                     if instance.stopping or not instance.started or self.stopped:
                         continue

@@ -48,8 +48,9 @@ def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | No
     for attempt in range(len(variant.instances) + 2):
         instance = variant.pick()
         if instance is None:
+            why = f" ({variant.start_error})" if variant.start_error else ""
             raise AwsError(f"Variant {variant.name} of endpoint {fleet.endpoint} has no "
-                           "instance ready to serve; try again shortly.",
+                           f"instance ready to serve; try again shortly.{why}",
                            code="ServiceUnavailable", status=503)
         try:
             return _through_instance(fleet, variant, instance, body, content_type, accept,
@@ -137,6 +138,10 @@ def _measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept,
               inference_id):
     """The request through the variant, counted and timed under AWS's metric names."""
     metrics, scope, name = fleet.hosting.metrics, fleet.scope, variant.name
+    if not variant.enter():
+        raise AwsError(f"Serverless endpoint {fleet.endpoint} is at its MaxConcurrency "
+                       f"({variant.serverless['MaxConcurrency']}); retry the request.",
+                       code="ThrottlingException", status=429)
     started, spent = time.perf_counter(), [0.0]
     metrics.count(scope, fleet.endpoint, name, "Invocations")
     try:
@@ -149,6 +154,8 @@ def _measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept,
             metrics.count(scope, fleet.endpoint, name, "Invocation4XXErrors"
                           if 400 <= status < 500 else "Invocation5XXErrors")
         raise
+    finally:
+        variant.leave()
     metrics.observe(scope, fleet.endpoint, name, "ModelLatency", spent[0])
     metrics.observe(scope, fleet.endpoint, name, "OverheadLatency",
                     time.perf_counter() - started - spent[0])

@@ -1,0 +1,149 @@
+"""Serverless endpoints: an instance starts on the first request (ModelSetupTime), requests
+beyond MaxConcurrency are throttled, idle instances stop, provisioned concurrency stays warm."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import KamadoServer
+from tests.e2e.hosting.conftest import ROLE, wait_endpoint
+from tests.e2e.hosting.test_metrics import sample, scrape
+from tests.e2e.hosting.test_traffic import model_server_pids
+
+SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+# A model whose predict waits at a gate the test opens: requests in flight on demand.
+GATED = '''
+import os, time
+from pathlib import Path
+
+def model_fn(model_dir):
+    return Path(os.environ["GATE_DIR"])
+
+def input_fn(body, content_type):
+    return body.decode()
+
+def predict_fn(data, gate):
+    if data == "wait":
+        (gate / "entered").touch()
+        deadline = time.monotonic() + 30
+        while not (gate / "open").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    return "echo:" + data
+
+def output_fn(prediction, accept):
+    return prediction
+'''
+
+
+@pytest.fixture(scope="module")
+def cold(tmp_path_factory):
+    """A server whose serverless instances stop after one idle second."""
+    tmp = tmp_path_factory.mktemp("serverless")
+    server = KamadoServer(tmp / "home", extra_env={"KAMADO_SERVERLESS_IDLE_SECONDS": "1"}).start()
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="serverless")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        data = GATED.encode()
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    s3.put_object(Bucket="serverless", Key="gated/model.tar.gz", Body=buf.getvalue())
+    gate = tmp / "gate"
+    gate.mkdir()
+    server.client("sagemaker").create_model(ModelName="gated", ExecutionRoleArn=ROLE,
+                                            PrimaryContainer={
+        "Image": SKLEARN, "ModelDataUrl": "s3://serverless/gated/model.tar.gz",
+        "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "GATE_DIR": str(gate)}})
+    yield server, gate
+    server.stop()
+
+
+def serverless(sm, name: str, **config) -> dict:
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "gated",
+        "ServerlessConfig": {"MemorySizeInMB": 2048, **config}}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    return wait_endpoint(sm, name)
+
+
+def call(runtime, name: str, body: str) -> str:
+    return runtime.invoke_endpoint(EndpointName=name, ContentType="text/plain",
+                                   Body=body.encode())["Body"].read().decode()
+
+
+def wait_until(condition, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_cold_start_throttling_and_idle_stop(cold):
+    server, gate = cold
+    sm, runtime = server.client("sagemaker"), server.client("sagemaker-runtime")
+    endpoint = serverless(sm, "cold", MaxConcurrency=1)
+    assert endpoint["EndpointStatus"] == "InService", endpoint.get("FailureReason")
+    variant = endpoint["ProductionVariants"][0]
+    assert variant["CurrentServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 1}
+    assert "CurrentInstanceCount" not in variant
+    assert model_server_pids(server, "cold") == []  # nothing runs before the first request
+
+    assert call(runtime, "cold", "first") == "echo:first"
+    setup = sample(scrape(server), "sagemaker_endpoint_model_setup_time_microseconds_count",
+                   "cold", "AllTraffic")
+    assert setup == 1
+
+    (gate / "open").unlink(missing_ok=True)
+    held = {}
+    worker = threading.Thread(target=lambda: held.setdefault("answer", call(runtime, "cold",
+                                                                            "wait")))
+    worker.start()
+    wait_until(lambda: (gate / "entered").exists(), "the first request never reached the model")
+    with pytest.raises(ClientError) as e:
+        call(runtime, "cold", "second")
+    assert e.value.response["Error"]["Code"] == "ThrottlingException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    (gate / "open").touch()
+    worker.join(30)
+    assert held["answer"] == "echo:wait"
+
+    wait_until(lambda: model_server_pids(server, "cold") == [], "the idle instance never stopped")
+    assert call(runtime, "cold", "again") == "echo:again"  # a second cold start
+    assert sample(scrape(server), "sagemaker_endpoint_model_setup_time_microseconds_count",
+                  "cold", "AllTraffic") == 2
+
+
+def test_provisioned_concurrency_is_warm_and_stays_up(cold):
+    server, gate = cold
+    sm, runtime = server.client("sagemaker"), server.client("sagemaker-runtime")
+    serverless(sm, "warm", MaxConcurrency=2, ProvisionedConcurrency=1)
+    assert len(model_server_pids(server, "warm")) >= 1
+    assert call(runtime, "warm", "hi") == "echo:hi"
+    assert sample(scrape(server), "sagemaker_endpoint_model_setup_time_microseconds_count",
+                  "warm", "AllTraffic") is None  # no cold start was needed
+    time.sleep(1.5)  # longer than the idle period: a provisioned instance must outlive it
+    assert len(model_server_pids(server, "warm")) >= 1
+
+
+def test_serverless_configs_are_checked(cold):
+    server, _ = cold
+    sm = server.client("sagemaker")
+    with pytest.raises(ClientError) as e:
+        sm.create_endpoint_config(EndpointConfigName="bad-mem", ProductionVariants=[{
+            "VariantName": "v", "ModelName": "gated",
+            "ServerlessConfig": {"MemorySizeInMB": 1500, "MaxConcurrency": 1}}])
+    assert "MemorySizeInMB" in str(e.value)
+    with pytest.raises(ClientError) as e:
+        sm.create_endpoint_config(EndpointConfigName="bad-pc", ProductionVariants=[{
+            "VariantName": "v", "ModelName": "gated",
+            "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 1,
+                                 "ProvisionedConcurrency": 2}}])
+    assert "ProvisionedConcurrency" in str(e.value)
