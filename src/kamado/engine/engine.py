@@ -15,6 +15,7 @@ from kamado.engine.forkserver import ForkServers
 from kamado.engine.hosting import Hosting
 from kamado.engine.process import end_group
 from kamado.engine.scheduler import Scheduler
+from kamado.engine.transform.jobs import TransformJobs
 from kamado.images.registry import ImageRegistry
 from kamado.store.metrics import MetricStore
 
@@ -46,7 +47,8 @@ class Engine:
         self.scheduler = Scheduler(config.max_concurrent_jobs or os.cpu_count() or 1)
         self.forks = ForkServers(training.inherited_environment(), enabled=config.fork_server)
         self.hosting = Hosting(self)
-        self._runs: dict[str, training.TrainingRun] = {}
+        self.transforms = TransformJobs(self)
+        self._runs: dict = {}  # ARN -> a queued or running job's run, of any kind
         self._listeners: list = []
         self.started = False
 
@@ -65,6 +67,7 @@ class Engine:
             return
         self.started = True
         self.recover()
+        self.transforms.recover()
         self.hosting.recover()
         self.scheduler.start()
 
@@ -87,6 +90,15 @@ class Engine:
                 log.exception("a finish listener failed for %s", run.key)
 
     # --- jobs -------------------------------------------------------------------------------------
+    def submit(self, run) -> None:
+        """Queue a job of any kind (a task with ``key``, ``run()``, ``stop()``, ``abandon()``);
+        :meth:`stop` finds it by its key until it calls :meth:`release`."""
+        self._runs[run.key] = run
+        self.scheduler.submit(run)
+
+    def release(self, run) -> None:
+        self._runs.pop(run.key, None)
+
     def submit_training(self, scope: Scope, name: str, arn: str) -> None:
         run = training.TrainingRun(self, Scope(scope.account_id, scope.region), name, arn)
         self._runs[arn] = run

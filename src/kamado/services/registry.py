@@ -21,6 +21,7 @@ PROVIDERS: dict[str, list[str]] = {
         "kamado.services.sagemaker.models:Models",
         "kamado.services.sagemaker.endpoints:EndpointConfigs",
         "kamado.services.sagemaker.endpoints:Endpoints",
+        "kamado.services.sagemaker.transform:TransformJobs",
     ],
     "sagemaker-runtime": ["kamado.services.runtime.provider:Runtime"],
     "s3": ["kamado.services.s3.provider:S3"],

@@ -1,0 +1,528 @@
+"""One transform job's way from queued to Completed, Failed or Stopped.
+
+The model's servers are started as an endpoint's are (:mod:`kamado.engine.fleet`), one
+instance per ``TransformResources.InstanceCount``; each instance takes input objects from a
+shared queue, so a slow object does not hold up the others. Within an object, up to
+``MaxConcurrentTransforms`` mini-batches are in flight at once and their answers are written
+in input order. An object's ``.out`` is uploaded only when every record of it was answered;
+an object that fails fails the job, but the other objects are still transformed (AWS keeps
+their outputs too).
+
+What happens is written to the store first (``_started``, the model servers' pids), so a
+server that dies mid-job finds it at its next start (:mod:`kamado.engine.transform.jobs`).
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import http.client
+import json
+import logging
+import os
+import queue
+import socket
+import tempfile
+import threading
+import time
+import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kamado.engine import artifacts, channels
+from kamado.engine.fleet import READY_WAIT_SECONDS, ContainerDown, DeployError, Fleet, Instance
+from kamado.engine.joblog import JobLog
+from kamado.engine.transform import records
+from kamado.engine.transform.processing import (DataProcessing, ProcessingError, kind_of,
+                                                per_record)
+from kamado.images.environment import FAILURE_LIMIT
+from kamado.storage.uri import filesystem, is_s3, split_s3_uri
+from kamado.store.types import now
+
+if TYPE_CHECKING:
+    from kamado.engine.engine import Engine, Scope
+
+log = logging.getLogger("kamado.engine")
+
+TYPE = "TransformJob"
+LOG_GROUP = "/aws/sagemaker/TransformJobs"
+TERMINAL = ("Completed", "Failed", "Stopped")
+DEFAULT_PAYLOAD_MB = 6
+DEFAULT_TIMEOUT = 600  # ModelClientConfig.InvocationsTimeoutInSeconds
+DEFAULT_RETRIES = 3    # ModelClientConfig.InvocationsMaxRetries
+MB = 1024 * 1024
+
+
+class End(Exception):
+    """Ends a run with a final status."""
+
+    def __init__(self, status: str, reason: str | None = None) -> None:
+        super().__init__(reason or status)
+        self.status, self.reason = status, reason
+
+
+class ObjectFailed(Exception):
+    """One input object cannot be transformed; the message names it and says why."""
+
+
+def batch_environment(data: dict) -> dict[str, str]:
+    """What a model server learns of the job (§12.2): SAGEMAKER_BATCH always, the three
+    knobs only when the request set them, then the job's own Environment."""
+    env = {"SAGEMAKER_BATCH": "true"}
+    if data.get("MaxPayloadInMB") is not None:
+        env["SAGEMAKER_MAX_PAYLOAD_IN_MB"] = str(data["MaxPayloadInMB"])
+    if data.get("BatchStrategy"):
+        env["SAGEMAKER_BATCH_STRATEGY"] = ("MULTI_RECORD" if data["BatchStrategy"] == "MultiRecord"
+                                           else "SINGLE_RECORD")
+    concurrency = data.get("MaxConcurrentTransforms") or 0
+    if concurrency:
+        env["SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"] = str(concurrency)
+        # kamado's model servers start one worker unless told otherwise (AWS's start one per
+        # CPU); more requests in flight than workers would only queue inside the server.
+        env["SAGEMAKER_MODEL_SERVER_WORKERS"] = str(max(1, min(concurrency,
+                                                               os.cpu_count() or 1)))
+    return env
+
+
+class BatchFleet(Fleet):
+    """The model servers of one transform job: an endpoint's fleet with one variant named
+    after the job, so each server logs to ``/aws/sagemaker/TransformJobs`` stream
+    ``<job>/<instance-id>`` as on AWS."""
+
+    unit = "transform job"
+
+    def __init__(self, hosting, scope, job: str, model_name: str, env: dict[str, str],
+                 count: int, root: Path) -> None:
+        self._env = env
+        config = {"ProductionVariants": [{"VariantName": job, "ModelName": model_name,
+                                          "InitialInstanceCount": count}]}
+        super().__init__(hosting, scope, job, config, root)
+
+    def _model(self, name: str) -> dict:
+        model = copy.deepcopy(super()._model(name))
+        for key in ("PrimaryContainer", "Containers"):
+            containers = model.get(key)
+            for c in ([containers] if isinstance(containers, dict) else containers or []):
+                # The job's Environment is merged over the model's, as on AWS.
+                c["Environment"] = {**(c.get("Environment") or {}), **self._env}
+        return model
+
+    @property
+    def log_group(self) -> str:
+        return f"{LOG_GROUP} (stream {self.endpoint}/<instance-id>)"
+
+    def open_log(self, stream: str) -> JobLog:
+        return open_log(self.hosting.platform, self.scope, stream)
+
+    @property
+    def variant(self):
+        return next(iter(self.variants.values()))
+
+
+def open_log(platform, scope, stream: str) -> JobLog:
+    logs = platform.logs
+
+    def write_events(events):
+        logs.put_events(scope, LOG_GROUP, stream, events, create=True)
+    return JobLog(write_events, lambda points: None, [])
+
+
+@dataclass
+class Settings:
+    """The job's knobs as they are resolved once its model servers answer."""
+
+    multi: bool
+    max_bytes: int | None
+    concurrency: int
+    split_type: str
+    gzipped: bool
+    assemble_line: bool
+    accept: str | None
+    content_type: str | None
+    timeout: float
+    retries: int
+    processing: DataProcessing
+
+
+@dataclass
+class Totals:
+    objects: int = 0
+    failures: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _short(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class TransformRun:
+    def __init__(self, engine: "Engine", scope: "Scope", name: str, arn: str) -> None:
+        self.engine, self.scope, self.name, self.key = engine, scope, name, arn
+        self.platform = engine.platform
+        self.config, self.objects = engine.platform.config, engine.platform.objects
+        self.stop_requested = threading.Event()
+        self.abandoned = False
+        self.fleet: BatchFleet | None = None
+        self.data_logs: dict[str, JobLog] = {}
+
+    # --- store ---------------------------------------------------------------------------------
+    def job(self):
+        return self.platform.resources.get(self.scope, TYPE, self.name)
+
+    def update(self, change, status: str | None = None) -> None:
+        """Apply ``change(data)`` to the stored job, unless the run was abandoned at shutdown
+        (the store then keeps InProgress and the next start runs the job again)."""
+        if self.abandoned:
+            return
+        kwargs = {} if status is None else {"status": status}
+        self.platform.resources.update(self.scope, TYPE, self.name, change, **kwargs)
+
+    # --- the run -------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self._run()
+        except End as end:
+            self._finish(end.status, end.reason)
+        except Exception as exc:  # noqa: BLE001 - kamado's own failure, reported as AWS does
+            log.exception("transform job %s failed inside kamado", self.name)
+            self._finish("Failed", f"InternalServerError: {type(exc).__name__}: {exc}")
+        finally:
+            if self.fleet is not None:
+                self.fleet.stop(1.0)
+            for joblog in self.data_logs.values():
+                joblog.close()
+            self.engine.release(self)
+
+    def _run(self) -> None:
+        job = self.job()
+        if job.status != "InProgress":
+            return
+        data = job.data
+        self.update(lambda d: {**d, "_started": True, "TransformStartTime": now()})
+        items = self._inputs(data)
+        self._check_output(data)
+        self._start_fleet(data)
+        if self.stop_requested.is_set():
+            raise End("Stopped")
+        settings = self._settings(data)
+        totals = Totals(objects=len(items))
+        work: queue.Queue = queue.Queue()
+        for item in items:
+            work.put(item)
+        threads = [threading.Thread(target=self._instance_loop, args=(i, work, settings, totals),
+                                    daemon=True, name=f"transform-{self.name}-{i.id}")
+                   for i in self.fleet.variant.instances]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if self.abandoned:
+            return
+        if self.stop_requested.is_set():
+            raise End("Stopped")
+        if totals.failures:
+            first = totals.failures[0]
+            count = len(totals.failures)
+            head = ("" if totals.objects == 1
+                    else f"{count} of {totals.objects} input objects failed; the first: ")
+            raise End("Failed", f"ClientError: {head}{first}"[:FAILURE_LIMIT])
+        raise End("Completed")
+
+    # --- steps ---------------------------------------------------------------------------------
+    def _inputs(self, data: dict) -> list[tuple[str, str]]:
+        """(object URI, its path relative to the input prefix's folder) for every object."""
+        source = data["TransformInput"]["DataSource"]
+        s3 = source["S3DataSource"]
+        model = self.platform.resources.get(self.scope, "Model", data["ModelName"],
+                                            missing_ok=True)
+        role = (model.data.get("ExecutionRoleArn") if model else None) or ""
+        try:
+            found = channels.list_channel({"ChannelName": "input", "DataSource": source},
+                                          config=self.config, objects=self.objects,
+                                          region=self.scope.region, role=role,
+                                          host_index=0, host_count=1)
+        except channels.ChannelError as exc:
+            raise End("Failed", str(exc)) from None
+        if s3.get("S3DataType", "S3Prefix") != "S3Prefix":
+            return [(o.uri, o.relative) for o in found]
+        _, prefix = split_s3_uri(s3["S3Uri"])
+        # The output keeps the input's key below the prefix's folder: s3://b/in/ and
+        # s3://b/in/part both turn in/part-1.csv into part-1.csv.out.
+        folder = prefix[:prefix.rfind("/") + 1]
+        return [(o.uri, split_s3_uri(o.uri)[1][len(folder):]) for o in found]
+
+    def _check_output(self, data: dict) -> None:
+        uri = data["TransformOutput"]["S3OutputPath"]
+        if is_s3(uri) and not artifacts.bucket_exists(uri, config=self.config,
+                                                      objects=self.objects):
+            raise End("Failed", f"ClientError: The S3OutputPath {uri} names a bucket that does "
+                                "not exist; create it first.")
+
+    def _start_fleet(self, data: dict) -> None:
+        env = {**batch_environment(data), **(data.get("Environment") or {})}
+        count = int((data.get("TransformResources") or {}).get("InstanceCount") or 1)
+        root = self.engine.job_root(self.scope, TYPE, self.name)
+        try:
+            self.fleet = BatchFleet(self.engine.hosting, self.scope, self.name,
+                                    data["ModelName"], env, count, root)
+            self.fleet.start()
+        except DeployError as exc:
+            if self.stop_requested.is_set():
+                raise End("Stopped") from None
+            raise End("Failed", f"ClientError: The model's container could not start: {exc}"
+                                [:FAILURE_LIMIT]) from None
+        processes = {f"{i.id}/{c.index}": [c.process.pid, c.process.started]
+                     for i in self.fleet.variant.instances for c in i.containers}
+        self.update(lambda d: {**d, "_processes": processes})
+        for instance in self.fleet.variant.instances:
+            self.data_logs[instance.id] = open_log(self.platform, self.scope,
+                                                   f"{self.name}/{instance.id}/data-log")
+
+    def _settings(self, data: dict) -> Settings:
+        asked = self._execution_parameters()
+        strategy = data.get("BatchStrategy") or {
+            "MULTI_RECORD": "MultiRecord", "SINGLE_RECORD": "SingleRecord"}.get(
+            str(asked.get("BatchStrategy", "")).upper(), "SingleRecord")
+        payload = data.get("MaxPayloadInMB")
+        if payload is None:
+            payload = asked.get("MaxPayloadInMB") if isinstance(
+                asked.get("MaxPayloadInMB"), int) else DEFAULT_PAYLOAD_MB
+        concurrency = data.get("MaxConcurrentTransforms") or asked.get(
+            "MaxConcurrentTransforms") or 1
+        concurrency = max(1, int(concurrency)) if isinstance(concurrency, int) else 1
+        self.update(lambda d: {**d, "_resolved": {"BatchStrategy": strategy,
+                                                  "MaxPayloadInMB": payload,
+                                                  "MaxConcurrentTransforms": concurrency}})
+        client = data.get("ModelClientConfig") or {}
+        tin, tout = data["TransformInput"], data["TransformOutput"]
+        return Settings(
+            multi=strategy == "MultiRecord", max_bytes=payload * MB if payload else None,
+            concurrency=concurrency, split_type=tin.get("SplitType") or "None",
+            gzipped=tin.get("CompressionType") == "Gzip",
+            assemble_line=tout.get("AssembleWith") == "Line", accept=tout.get("Accept"),
+            content_type=tin.get("ContentType"),
+            timeout=float(client.get("InvocationsTimeoutInSeconds") or DEFAULT_TIMEOUT),
+            retries=int(client.get("InvocationsMaxRetries", DEFAULT_RETRIES)),
+            processing=DataProcessing(data.get("DataProcessing"), tin.get("ContentType")))
+
+    def _execution_parameters(self) -> dict:
+        """``GET /execution-parameters`` of the first model server; {} if it has none."""
+        container = self.fleet.variant.instances[0].containers[0]
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", container.port, timeout=5)
+            try:
+                conn.request("GET", "/execution-parameters")
+                response = conn.getresponse()
+                body = response.read()
+            finally:
+                conn.close()
+            if response.status != 200:
+                return {}
+            answer = json.loads(body)
+            return answer if isinstance(answer, dict) else {}
+        except (OSError, ValueError, http.client.HTTPException):
+            return {}
+
+    # --- an instance's work ---------------------------------------------------------------------
+    def _instance_loop(self, instance: Instance, work: queue.Queue, settings: Settings,
+                       totals: Totals) -> None:
+        pool = ThreadPoolExecutor(settings.concurrency) if settings.concurrency > 1 else None
+        datalog = self.data_logs[instance.id]
+        try:
+            while not self.stop_requested.is_set():
+                try:
+                    uri, relative = work.get_nowait()
+                except queue.Empty:
+                    return
+                target = artifacts.join_uri(self.job().data["TransformOutput"]["S3OutputPath"],
+                                            relative + ".out")
+                started = time.monotonic()
+                try:
+                    count = self._transform_object(instance, uri, target, settings, pool)
+                except ObjectFailed as exc:
+                    reason = f"{exc} See log stream {self.name}/{instance.id} in {LOG_GROUP}."
+                    datalog.system(f"kamado: {uri}: failed: {exc}")
+                    with totals.lock:
+                        totals.failures.append(reason)
+                    continue
+                if count is not None:
+                    datalog.system(f"kamado: {uri} -> {target}: {count} records in "
+                                   f"{time.monotonic() - started:.2f} s")
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+
+    def _open(self, uri: str):
+        if is_s3(uri):
+            fs, path = filesystem(uri, config=self.config, objects=self.objects)
+            return fs.open(path, "rb")
+        return open(uri, "rb")
+
+    def _transform_object(self, instance: Instance, uri: str, target: str, settings: Settings,
+                          pool) -> int | None:
+        """Transform one object into ``target``; its record count, or None when stopped."""
+        root = self.engine.job_root(self.scope, TYPE, self.name)
+        fd, local = tempfile.mkstemp(dir=root, suffix=".out")
+        count = 0
+        try:
+            with os.fdopen(fd, "wb") as out, self._open(uri) as raw:
+                stream = gzip.GzipFile(fileobj=raw) if settings.gzipped else raw
+                pending: deque = deque()
+                batches = records.batches(records.split(stream, settings.split_type),
+                                          multi=settings.multi, max_bytes=settings.max_bytes,
+                                          split_type=settings.split_type)
+                for batch in batches:
+                    if self.stop_requested.is_set():
+                        for f in pending:
+                            f.cancel()
+                        return None
+                    count += len(batch)
+                    if pool is None:
+                        out.write(self._answer(instance, uri, batch, settings))
+                        continue
+                    pending.append(pool.submit(self._answer, instance, uri, batch, settings))
+                    while len(pending) >= settings.concurrency:
+                        out.write(pending.popleft().result())
+                while pending:
+                    out.write(pending.popleft().result())
+            try:
+                artifacts.upload_file(Path(local), target, config=self.config,
+                                      objects=self.objects)
+            except OSError as exc:
+                raise ObjectFailed(f"{uri}: the output could not be written to {target}: "
+                                   f"{exc}") from None
+            return count
+        except FileNotFoundError:
+            raise ObjectFailed(f"{uri} does not exist (it was listed at the start of the "
+                               "job).") from None
+        except records.SplitError as exc:
+            raise ObjectFailed(f"{uri}: cannot split it with SplitType "
+                               f"{settings.split_type}: {exc}.") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            what = " (CompressionType is Gzip: is it gzipped?)" if settings.gzipped else ""
+            raise ObjectFailed(f"{uri} could not be read{what}: {exc}") from None
+        finally:
+            Path(local).unlink(missing_ok=True)
+
+    # --- requests ------------------------------------------------------------------------------
+    def _answer(self, instance: Instance, uri: str, batch: list[records.Record],
+                settings: Settings) -> bytes:
+        """The output bytes for one mini-batch."""
+        processing = settings.processing
+        originals = None
+        if processing.active:
+            try:
+                originals = [processing.parse_input(r.data) for r in batch]
+                sent = [records.Record(r.number, r.line, processing.select_input(o))
+                        for r, o in zip(batch, originals)]
+            except ProcessingError as exc:
+                raise ObjectFailed(f"{uri}: {self._where(batch)}: {exc}.") from None
+        else:
+            sent = batch
+        status, body, content_type = self._call(instance, records.body(sent, settings.split_type),
+                                                settings)
+        if status >= 400:
+            raise ObjectFailed(self._bad_record(instance, uri, batch, sent, settings, status, body))
+        if not processing.active:
+            if settings.assemble_line and not body.endswith(b"\n"):
+                body += b"\n"
+            return body
+        kind = kind_of(settings.accept) or kind_of(content_type)
+        try:
+            answers = per_record(body, len(batch), kind)
+            lines = [processing.finish(o, a, kind) for o, a in zip(originals, answers)]
+        except ProcessingError as exc:
+            raise ObjectFailed(f"{uri}: {self._where(batch)}: {exc}.") from None
+        end = b"\n" if settings.assemble_line or settings.split_type == "Line" else b""
+        return b"".join(line + end for line in lines)
+
+    @staticmethod
+    def _where(batch: list[records.Record]) -> str:
+        first, last = batch[0], batch[-1]
+        if first.line:
+            return (f"line {first.line}" if len(batch) == 1
+                    else f"lines {first.line}-{last.line}")
+        return (f"record {first.number}" if len(batch) == 1
+                else f"records {first.number}-{last.number}")
+
+    def _bad_record(self, instance, uri, batch, sent, settings, status, body) -> str:
+        """The reason a mini-batch was refused, naming the first record the model refuses
+        on its own when the batch held several (one request per record, on failure only)."""
+        where, answer = self._where(batch), (status, body)
+        if len(batch) > 1:
+            for original, record in zip(batch, sent):
+                alone = self._call(instance, record.data, settings)
+                if alone[0] >= 400:
+                    where, answer = self._where([original]), alone
+                    break
+        message = _short(answer[1].decode("utf-8", "replace")) or "(no message)"
+        return (f"{uri}: {where}: the model server answered {answer[0]}: {message}")
+
+    def _call(self, instance: Instance, body: bytes, settings: Settings
+              ) -> tuple[int, bytes, str | None]:
+        """Send ``body`` through the model's containers in order; a server that is down or
+        answers 5xx is tried again up to InvocationsMaxRetries times (a 4xx is the record's
+        fault and is not)."""
+        attempts = settings.retries + 1
+        last: tuple[int, bytes, str | None] = (500, b"", None)
+        for attempt in range(attempts):
+            if attempt:
+                self._wait_ready(instance)
+            try:
+                last = self._through(instance, body, settings)
+            except socket.timeout:
+                last = (408, (f"no answer within InvocationsTimeoutInSeconds "
+                              f"({settings.timeout:.0f} s)").encode(), None)
+                continue
+            except ContainerDown as exc:
+                last = (502, f"the model server closed the connection ({exc})".encode(), None)
+                continue
+            if last[0] < 500:
+                return last
+        return last
+
+    @staticmethod
+    def _through(instance: Instance, body: bytes, settings: Settings):
+        content_type, reply = settings.content_type, None
+        for index, container in enumerate(instance.containers):
+            headers = {}
+            if content_type:
+                headers["Content-Type"] = content_type
+            if settings.accept and index == len(instance.containers) - 1:
+                headers["Accept"] = settings.accept
+            reply = container.invoke(body, headers, settings.timeout)
+            if not 200 <= reply.status < 300:
+                return reply.status, reply.body, reply.content_type
+            body, content_type = reply.body, reply.content_type
+        return reply.status, reply.body, reply.content_type
+
+    def _wait_ready(self, instance: Instance) -> None:
+        deadline = time.monotonic() + READY_WAIT_SECONDS
+        while not instance.ready and time.monotonic() < deadline \
+                and not self.stop_requested.is_set():
+            time.sleep(0.05)  # the fleet's monitor is starting the server again
+
+    # --- the end -------------------------------------------------------------------------------
+    def _finish(self, status: str, reason: str | None) -> None:
+        def change(data):
+            data = dict(data)
+            data["TransformEndTime"] = now()
+            data.pop("_processes", None)
+            if reason and status == "Failed":
+                data["FailureReason"] = reason
+            return data
+        self.update(change, status=status)
+
+    # --- control -------------------------------------------------------------------------------
+    def stop(self) -> None:
+        self.stop_requested.set()
+
+    def abandon(self) -> None:
+        """Server shutdown: end the model servers, write nothing; the next start runs the
+        job again."""
+        self.abandoned = True
+        self.stop_requested.set()
