@@ -39,6 +39,7 @@ READY_WAIT_SECONDS = 30.0  # how long a request waits for a restarting variant
 INVOCATION_TIMEOUT = 60.0  # AWS: a container answers /invocations within 60 s
 PING_TIMEOUT = 2.0
 MONITOR_SECONDS = 0.25
+PIDS_FILE = "pids"  # in a fleet's directory: "<pid> <kernel start time>" per model server
 
 
 class DeployError(Exception):
@@ -117,6 +118,9 @@ class Container:
         except OSError as exc:
             raise DeployError(f"Cannot start the serve program of image {self.image.name}: "
                               f"{exc.strerror}") from None
+        # Model servers outlive a killed kamado; the next start ends them by these.
+        with open(fleet.dir / PIDS_FILE, "a") as pids:
+            pids.write(f"{self.process.pid} {self.process.started}\n")
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -169,7 +173,8 @@ class Container:
             self.joblog.close()
 
     # --- requests ---------------------------------------------------------------------------
-    def invoke(self, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
+    def invoke(self, body: bytes, headers: dict[str, str], timeout: float,
+               path: str = "/invocations") -> Reply:
         with self._pool_lock:
             conn = self._pool.pop() if self._pool else None
         fresh = conn is None
@@ -178,7 +183,7 @@ class Container:
         conn.timeout = timeout
         try:
             try:
-                conn.request("POST", "/invocations", body=body, headers=headers)
+                conn.request("POST", path, body=body, headers=headers)
                 response = conn.getresponse()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 conn.close()
@@ -186,7 +191,7 @@ class Container:
                     raise
                 # a kept-alive connection the server had closed: once more on a new one
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-                conn.request("POST", "/invocations", body=body, headers=headers)
+                conn.request("POST", path, body=body, headers=headers)
                 response = conn.getresponse()
             reply = Reply(response.status, response.read(), response.getheader("Content-Type"),
                           response.getheader("X-Amzn-SageMaker-Custom-Attributes"))
@@ -411,6 +416,7 @@ class Fleet:
         self.started_at = None
         self.stopped = False
         self.capture = None  # a CaptureWriter when the configuration captures data
+        self.async_workers = None  # AsyncWorkers when the configuration is asynchronous
         self.variants: dict[str, Variant] = {}
         self.shadows: dict[str, Variant] = {}
         for spec in config["ProductionVariants"]:
@@ -480,6 +486,11 @@ class Fleet:
             self.capture = CaptureWriter(capture, self.endpoint, lambda uri, data: (
                 artifacts.write_bytes(uri, data, config=platform.config,
                                       objects=platform.objects)))
+        if self.config.get("AsyncInferenceConfig"):
+            from kamado.serving.asynchronous import AsyncWorkers
+
+            self.async_workers = AsyncWorkers(self)
+            self.async_workers.start()
         self._monitor = threading.Thread(target=self._watch, daemon=True,
                                          name=f"fleet-{self.endpoint}")
         self._monitor.start()
@@ -536,6 +547,8 @@ class Fleet:
 
     def stop(self, grace: float) -> None:
         self.stopped = True
+        if self.async_workers is not None:
+            self.async_workers.stop()
         if self.capture is not None:
             self.capture.close()
         for variant in self.all_variants:

@@ -10,11 +10,13 @@ starts again it brings every endpoint the store says is up back up from its conf
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from typing import TYPE_CHECKING
 
-from kamado.engine.fleet import LOG_GROUP, DeployError, Fleet
+from kamado.engine.fleet import LOG_GROUP, PIDS_FILE, DeployError, Fleet
 from kamado.engine.joblog import JobLog
+from kamado.engine.process import end_group
 from kamado.engine.training import inherited_environment
 from kamado.serving.metrics import EndpointMetrics
 
@@ -210,9 +212,12 @@ class Hosting:
     def recover(self) -> None:
         """Bring back what the store says is up; finish what was half done."""
         from kamado.engine.engine import Scope
+        from kamado.serving import asynchronous
 
+        asynchronous.recover(self.platform)
         for endpoint in self.platform.resources.scan(ENDPOINT):
             scope = Scope(endpoint.account_id, endpoint.region)
+            self._end_orphans(scope, endpoint.name)
             if endpoint.status == "Deleting":
                 self._spawn(endpoint.arn, self._delete, scope, endpoint.name, endpoint.arn)
             elif endpoint.status in ("InService", "Updating", "RollingBack"):
@@ -221,6 +226,16 @@ class Hosting:
                 self._spawn(endpoint.arn, self._restore, scope, endpoint.name, endpoint.arn)
             elif endpoint.status == "Creating":
                 self._spawn(endpoint.arn, self._advance, scope, endpoint.name, endpoint.arn)
+
+    def _end_orphans(self, scope, name: str) -> None:
+        """The model servers a killed kamado left running, ended and their fleets cleared."""
+        for pids in self.root(scope, name).glob(f"*/{PIDS_FILE}"):
+            for line in pids.read_text().splitlines():
+                pid, _, started = line.partition(" ")
+                if end_group(int(pid), started or None):
+                    log.warning("ended the orphaned model server (pid %s) of endpoint %s", pid,
+                                name)
+            shutil.rmtree(pids.parent, ignore_errors=True)
 
     def _restore(self, scope, name: str, arn: str) -> None:
         try:

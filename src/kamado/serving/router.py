@@ -121,7 +121,7 @@ def invoke(fleet: Fleet, request: dict) -> dict:
     for shadow in fleet.shadows.values():
         _shadow_pool.submit(_shadow, fleet, shadow, body, content_type, accept, custom,
                             inference_id, sampled)
-    reply = _measured(fleet, variant, body, content_type, accept, custom, inference_id)
+    reply = measured(fleet, variant, body, content_type, accept, custom, inference_id)
     if sampled:
         capture.record(variant.name, request=body, request_type=content_type,
                        response=reply.body, response_type=reply.content_type,
@@ -134,8 +134,8 @@ def invoke(fleet: Fleet, request: dict) -> dict:
     return out
 
 
-def _measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept, custom,
-              inference_id):
+def measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept, custom,
+             inference_id, timeout: float = INVOCATION_TIMEOUT):
     """The request through the variant, counted and timed under AWS's metric names."""
     metrics, scope, name = fleet.hosting.metrics, fleet.scope, variant.name
     if not variant.enter():
@@ -146,7 +146,7 @@ def _measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept,
     metrics.count(scope, fleet.endpoint, name, "Invocations")
     try:
         reply = _through(fleet, variant, body, content_type, accept, custom, inference_id,
-                         INVOCATION_TIMEOUT, spent)
+                         timeout, spent)
     except AwsError as exc:
         if exc.code == "ModelError":
             metrics.count(scope, fleet.endpoint, name, "InvocationModelErrors")
@@ -166,7 +166,7 @@ def _shadow(fleet: Fleet, shadow: Variant, body: bytes, content_type, accept, cu
             inference_id, sampled: bool) -> None:
     """A copy of the request to a shadow variant: its answer is captured, never returned."""
     try:
-        reply = _measured(fleet, shadow, body, content_type, accept, custom, inference_id)
+        reply = measured(fleet, shadow, body, content_type, accept, custom, inference_id)
     except AwsError as exc:
         log.info("endpoint %s: shadow variant %s failed: %s", fleet.endpoint, shadow.name,
                  exc.message)

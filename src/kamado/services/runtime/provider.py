@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kamado.engine.fleet import READY_WAIT_SECONDS
 from kamado.services.base import Provider, RequestContext
-from kamado.serving import router
+from kamado.serving import asynchronous, router
 
 
 class Runtime(Provider):
@@ -24,6 +24,24 @@ class Runtime(Provider):
             raise router.invalid(f"Endpoint {name} of account {ctx.account_id} is "
                                  f"{endpoint.status}, not InService; it cannot be invoked yet.")
         return fleet
+
+    def invoke_endpoint_async(self, request: dict, ctx: RequestContext) -> dict:
+        name = request["EndpointName"]
+        fleet = self._fleet(ctx, name)
+        config = fleet.config.get("AsyncInferenceConfig")
+        if config is None:
+            raise router.invalid(f"Endpoint {name} is not configured for asynchronous "
+                                 "inference; invoke it with InvokeEndpoint.")
+        location = request.get("InputLocation")
+        if location is None and request.get("Body") is None:
+            raise router.invalid("InputLocation is required.")
+        if location is not None and not location.startswith("s3://"):
+            raise router.invalid(f"InputLocation must be an s3:// URI; got {location}.")
+        endpoint = self.resources.get(ctx, "Endpoint", name)
+        out = asynchronous.enqueue(self.platform, ctx, endpoint, config, request)
+        if fleet.async_workers is not None:
+            fleet.async_workers.wake()
+        return out
 
     def invoke_endpoint(self, request: dict, ctx: RequestContext) -> dict:
         fleet = self._fleet(ctx, request["EndpointName"])
