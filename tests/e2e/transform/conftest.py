@@ -8,11 +8,11 @@ import time
 import pytest
 import xgboost as xgb
 
-from tests.e2e.hosting.conftest import (BUCKET, XGBOOST, cancer_xgboost, create_model, host,
-                                        model_files)
+from tests.e2e.hosting.conftest import (BUCKET, XGBOOST, cancer_xgboost, create_model,
+                                        diabetes_linear, host, model_files)
 
 # the hosting tests' session fixtures, used here too
-__all__ = ["BUCKET", "XGBOOST", "cancer_xgboost", "create_model", "host"]
+__all__ = ["BUCKET", "XGBOOST", "cancer_xgboost", "create_model", "diabetes_linear", "host"]
 
 FINAL = ("Completed", "Failed", "Stopped")
 MODEL = "cancer-transform"
@@ -70,6 +70,6 @@ def read(s3, key: str) -> bytes:
     return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
 
 
-def keys_under(s3, prefix: str) -> list[str]:
-    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+def keys_under(s3, prefix: str, bucket: str = BUCKET) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
                   .get("Contents", []))

@@ -13,7 +13,7 @@ import pytest
 import xgboost as xgb
 from botocore.exceptions import ClientError
 
-from tests.e2e.hosting.conftest import csv_rows
+from tests.e2e.hosting.conftest import LINEAR, csv_rows
 from tests.e2e.transform.conftest import (BUCKET, XGBOOST, create_model, keys_under, read,
                                           run_job, wait_job)
 
@@ -190,3 +190,31 @@ def test_stop(sm, s3, model, cancer_xgboost):
     with pytest.raises(ClientError) as e:
         sm.stop_transform_job(TransformJobName="stopped")
     assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_json_lines_with_linear_learner_joined_under_sagemaker_output(sm, s3, diabetes_linear):
+    create_model(sm, "diabetes-transform", LINEAR, diabetes_linear.model_data)
+    X = diabetes_linear.X[:40]
+    lines = [json.dumps({"id": f"p{i}", "features": row.tolist()}) for i, row in enumerate(X)]
+    s3.put_object(Bucket=BUCKET, Key="in/jsonl/rows.jsonl", Body="\n".join(lines).encode())
+    plain = run_job(sm, "ll-plain", f"s3://{BUCKET}/in/jsonl/", model="diabetes-transform",
+                    content_type="application/jsonlines", BatchStrategy="MultiRecord",
+                    DataProcessing={"InputFilter": "$['features']"},
+                    output={"Accept": "application/jsonlines", "AssembleWith": "Line"})
+    assert plain["TransformJobStatus"] == "Completed", plain.get("FailureReason")
+    scores = [json.loads(line)["score"] for line in
+              read(s3, "transform-out/ll-plain/rows.jsonl.out").decode().splitlines()]
+    assert len(scores) == len(X) and np.isfinite(scores).all()
+
+    joined = run_job(sm, "ll-join", f"s3://{BUCKET}/in/jsonl/", model="diabetes-transform",
+                     content_type="application/jsonlines", BatchStrategy="MultiRecord",
+                     DataProcessing={"InputFilter": "$['features']", "JoinSource": "Input",
+                                     "OutputFilter": "$['id','SageMakerOutput']"},
+                     output={"Accept": "application/jsonlines", "AssembleWith": "Line"})
+    assert joined["TransformJobStatus"] == "Completed", joined.get("FailureReason")
+    out = [json.loads(line) for line in
+           read(s3, "transform-out/ll-join/rows.jsonl.out").decode().splitlines()]
+    assert [o["id"] for o in out] == [f"p{i}" for i in range(len(X))]
+    assert set(out[0]) == {"id", "SageMakerOutput"}
+    np.testing.assert_allclose([o["SageMakerOutput"]["score"] for o in out], scores,
+                               rtol=0, atol=1e-6)
