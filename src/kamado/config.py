@@ -41,6 +41,9 @@ SETTINGS: list[Setting] = [
             "(saves most of a second per job)"),
     Setting("stop_grace_seconds", "KAMADO_STOP_GRACE_SECONDS", 120,
             "seconds a stopped job's program has after SIGTERM before SIGKILL (AWS: 120)"),
+    Setting("mme_memory_mb", "KAMADO_MME_MEMORY_MB", 2048,
+            "memory budget of one instance of a multi-model endpoint, in MB of extracted model "
+            "data; past it, the least recently used models are unloaded"),
     Setting("access_key_id", "KAMADO_ACCESS_KEY_ID", "", "root access key id (generated at first start if empty)"),
     Setting("secret_access_key", "KAMADO_SECRET_ACCESS_KEY", "", "root secret access key"),
     Setting("write_aws_profile", "KAMADO_WRITE_AWS_PROFILE", True,
@@ -76,6 +79,7 @@ class Config:
     serverless_idle_seconds: int = 300
     fork_server: bool = True
     stop_grace_seconds: int = 120
+    mme_memory_mb: int = 2048
     access_key_id: str = ""
     secret_access_key: str = ""
     write_aws_profile: bool = True

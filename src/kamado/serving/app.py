@@ -70,9 +70,12 @@ class ModelService:
     """The model of one worker: loaded once (on a thread, so /ping can say 503 meanwhile),
     then invoked."""
 
-    def __init__(self, handlers: Handlers, settings: ServingSettings) -> None:
+    def __init__(self, handlers: Handlers, settings: ServingSettings,
+                 model_dir: str | None = None) -> None:
         self.handlers = handlers
         self.settings = settings
+        # a multi-model server's models each live in a directory of their own
+        self.model_dir = model_dir or str(settings.model_dir)
         self.model = None
         self.error: BaseException | None = None
         self.loaded = threading.Event()
@@ -80,7 +83,7 @@ class ModelService:
 
     def load(self) -> None:
         try:
-            self.model = self.handlers.load(str(self.settings.model_dir))
+            self.model = self.handlers.load(self.model_dir)
         except BaseException as exc:  # noqa: BLE001 - reported by the server, which exits
             self.error = exc
             raise
@@ -93,7 +96,7 @@ class ModelService:
 
     def invoke(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, list]:
         """(status, body, extra headers) of one invocation; never raises."""
-        context = Context(headers, str(self.settings.model_dir))
+        context = Context(headers, self.model_dir)
         try:
             accept = resolve_accept(headers.get("accept"), self._default_accept())
             payload, content_type = self.handlers.invoke(

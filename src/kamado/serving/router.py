@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from kamado.engine.fleet import INVOCATION_TIMEOUT, LOG_GROUP, ContainerDown, Fleet, Variant
 from kamado.errors import AwsError, ValidationError
+from kamado.serving import multimodel
 
 log = logging.getLogger("kamado.serving")
 
@@ -41,7 +42,7 @@ def model_error(fleet: Fleet, variant: Variant, container: str, status: int, tex
 
 def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | None,
              accept: str | None, custom_attributes: str | None, inference_id: str | None,
-             timeout: float, spent: list[float]):
+             timeout: float, spent: list[float], target_model: str | None = None):
     """The request through one instance's containers (a pipeline passes each answer on). An
     instance whose model server is gone is taken out of the rotation (the fleet starts it
     again) and the request goes to another: a crashed server costs no request."""
@@ -54,7 +55,8 @@ def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | No
                            code="ServiceUnavailable", status=503)
         try:
             return _through_instance(fleet, variant, instance, body, content_type, accept,
-                                     custom_attributes, inference_id, timeout, spent)
+                                     custom_attributes, inference_id, timeout, spent,
+                                     target_model)
         except ContainerDown as exc:
             down = exc
             if all(c.alive() for c in instance.containers):
@@ -69,7 +71,7 @@ def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | No
 def _through_instance(fleet: Fleet, variant: Variant, instance, body: bytes,
                       content_type: str | None, accept: str | None,
                       custom_attributes: str | None, inference_id: str | None, timeout: float,
-                      spent: list[float]):
+                      spent: list[float], target_model: str | None = None):
     reply = None
     for index, container in enumerate(instance.containers):
         last = index == len(instance.containers) - 1
@@ -84,7 +86,11 @@ def _through_instance(fleet: Fleet, variant: Variant, instance, body: bytes,
             headers["X-Amzn-SageMaker-Inference-Id"] = inference_id
         started = time.perf_counter()
         try:
-            reply = container.invoke(body, headers, timeout)
+            if target_model is None:
+                reply = container.invoke(body, headers, timeout)
+            else:
+                reply = multimodel.invoke(fleet, variant, container, target_model, body,
+                                          headers, timeout, spent)
         except socket.timeout:
             raise model_error(fleet, variant, container.hostname, 0, "", message=(
                 f'Received server error (0) from {container.hostname} with message "Your '
@@ -114,14 +120,18 @@ def invoke(fleet: Fleet, request: dict) -> dict:
         raise invalid(f'The variant(s) "[{target}]" is/are not present in the endpoint '
                       f"{fleet.endpoint}.")
     variant = fleet.choose(target)
+    target_model = request.get("TargetModel")
+    multimodel.check(fleet, variant, target_model)
     content_type, accept = request.get("ContentType"), request.get("Accept")
     custom, inference_id = request.get("CustomAttributes"), request.get("InferenceId")
     capture = fleet.capture
     sampled = capture is not None and capture.sampled()
     for shadow in fleet.shadows.values():
         _shadow_pool.submit(_shadow, fleet, shadow, body, content_type, accept, custom,
-                            inference_id, sampled)
-    reply = measured(fleet, variant, body, content_type, accept, custom, inference_id)
+                            inference_id, sampled,
+                            target_model if multimodel.is_multi_model(shadow) else None)
+    reply = measured(fleet, variant, body, content_type, accept, custom, inference_id,
+                     target_model=target_model)
     if sampled:
         capture.record(variant.name, request=body, request_type=content_type,
                        response=reply.body, response_type=reply.content_type,
@@ -135,7 +145,8 @@ def invoke(fleet: Fleet, request: dict) -> dict:
 
 
 def measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept, custom,
-             inference_id, timeout: float = INVOCATION_TIMEOUT):
+             inference_id, timeout: float = INVOCATION_TIMEOUT,
+             target_model: str | None = None):
     """The request through the variant, counted and timed under AWS's metric names."""
     metrics, scope, name = fleet.hosting.metrics, fleet.scope, variant.name
     if not variant.enter():
@@ -146,7 +157,7 @@ def measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept, 
     metrics.count(scope, fleet.endpoint, name, "Invocations")
     try:
         reply = _through(fleet, variant, body, content_type, accept, custom, inference_id,
-                         timeout, spent)
+                         timeout, spent, target_model)
     except AwsError as exc:
         if exc.code == "ModelError":
             metrics.count(scope, fleet.endpoint, name, "InvocationModelErrors")
@@ -163,10 +174,11 @@ def measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept, 
 
 
 def _shadow(fleet: Fleet, shadow: Variant, body: bytes, content_type, accept, custom,
-            inference_id, sampled: bool) -> None:
+            inference_id, sampled: bool, target_model: str | None = None) -> None:
     """A copy of the request to a shadow variant: its answer is captured, never returned."""
     try:
-        reply = measured(fleet, shadow, body, content_type, accept, custom, inference_id)
+        reply = measured(fleet, shadow, body, content_type, accept, custom, inference_id,
+                         target_model=target_model)
     except AwsError as exc:
         log.info("endpoint %s: shadow variant %s failed: %s", fleet.endpoint, shadow.name,
                  exc.message)

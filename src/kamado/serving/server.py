@@ -79,10 +79,16 @@ def serve(defaults: str | None = None, script: str = "required") -> int:
             sock = listen(settings.host, settings.port)
         except OSError as exc:
             return _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
-        if settings.workers > 1:
+        # One process for a multi-model server: the platform loads a model into the process
+        # it talks to, and workers of their own would each hold a different set.
+        if settings.workers > 1 and not settings.multi_model:
             return supervise(sock, settings.workers)
     else:
         sock = socket.socket(fileno=int(inherited))
+    if settings.multi_model:
+        from kamado.serving.models_api import run_multi_model
+
+        return run_multi_model(sock, defaults, script, settings)
     try:
         handlers = build_handlers(defaults, script, settings)
     except (ModelLoadError, HandlerError) as exc:

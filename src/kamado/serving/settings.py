@@ -38,6 +38,7 @@ class ServingSettings:
     workers: int = 1
     default_accept: str | None = None     # SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT
     max_payload_bytes: int | None = None  # SAGEMAKER_MAX_PAYLOAD_IN_MB
+    multi_model: bool = False             # SAGEMAKER_MULTI_MODEL: models come and go (/models)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "ServingSettings":
@@ -54,7 +55,8 @@ class ServingSettings:
                    timeout=timeout,
                    workers=_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", 1, 1),
                    default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or None,
-                   max_payload_bytes=payload * 1024 * 1024 or None)
+                   max_payload_bytes=payload * 1024 * 1024 or None,
+                   multi_model=env.get("SAGEMAKER_MULTI_MODEL", "").strip().lower() == "true")
 
     @property
     def model_dir(self) -> Path:
