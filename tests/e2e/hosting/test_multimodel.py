@@ -100,8 +100,11 @@ def log_lines(host, endpoint: str, pattern: str, count: int, timeout: float = 10
     logs = host.client("logs")
     deadline = time.monotonic() + timeout
     while True:
-        events = logs.filter_log_events(
-            logGroupName=f"/aws/sagemaker/Endpoints/{endpoint}")["events"]
+        try:
+            events = logs.filter_log_events(
+                logGroupName=f"/aws/sagemaker/Endpoints/{endpoint}")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            events = []  # the stream's first lines are not flushed yet
         found = [e["message"] for e in events if re.search(pattern, e["message"])]
         if len(found) >= count or time.monotonic() > deadline:
             return found
