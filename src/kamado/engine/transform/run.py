@@ -54,6 +54,7 @@ DEFAULT_PAYLOAD_MB = 6
 DEFAULT_TIMEOUT = 600  # ModelClientConfig.InvocationsTimeoutInSeconds
 DEFAULT_RETRIES = 3    # ModelClientConfig.InvocationsMaxRetries
 MB = 1024 * 1024
+PROBE_LIMIT = 1000  # records of a refused mini-batch sent alone to find the bad one
 
 
 class End(Exception):
@@ -142,6 +143,7 @@ class Settings:
     assemble_line: bool
     accept: str | None
     content_type: str | None
+    output_path: str
     timeout: float
     retries: int
     processing: DataProcessing
@@ -304,7 +306,7 @@ class TransformRun:
             concurrency=concurrency, split_type=tin.get("SplitType") or "None",
             gzipped=tin.get("CompressionType") == "Gzip",
             assemble_line=tout.get("AssembleWith") == "Line", accept=tout.get("Accept"),
-            content_type=tin.get("ContentType"),
+            content_type=tin.get("ContentType"), output_path=tout["S3OutputPath"],
             timeout=float(client.get("InvocationsTimeoutInSeconds") or DEFAULT_TIMEOUT),
             retries=int(client.get("InvocationsMaxRetries", DEFAULT_RETRIES)),
             processing=DataProcessing(data.get("DataProcessing"), tin.get("ContentType")))
@@ -338,8 +340,7 @@ class TransformRun:
                     uri, relative = work.get_nowait()
                 except queue.Empty:
                     return
-                target = artifacts.join_uri(self.job().data["TransformOutput"]["S3OutputPath"],
-                                            relative + ".out")
+                target = artifacts.join_uri(settings.output_path, relative + ".out")
                 started = time.monotonic()
                 try:
                     count = self._transform_object(instance, uri, target, settings, pool)
@@ -453,8 +454,9 @@ class TransformRun:
         """The reason a mini-batch was refused, naming the first record the model refuses
         on its own when the batch held several (one request per record, on failure only)."""
         where, answer = self._where(batch), (status, body)
-        if len(batch) > 1:
-            for original, record in zip(batch, sent):
+        # Only a 4xx is about the records; 413 is about the batch's size, not one record.
+        if len(batch) > 1 and 400 <= status < 500 and status != 413:
+            for original, record in list(zip(batch, sent))[:PROBE_LIMIT]:
                 alone = self._call(instance, record.data, settings)
                 if alone[0] >= 400:
                     where, answer = self._where([original]), alone
