@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -32,7 +33,7 @@ from kamado.serving.app import ModelServerApp, ModelService, _read_body, _reply
 from kamado.serving.errors import ModelLoadError
 from kamado.serving.handlers import HandlerError, Handlers
 from kamado.serving.settings import ServingSettings
-from kamado.serving.usercode import DEFAULT_PROGRAM
+from kamado.serving.usercode import DEFAULT_PROGRAM, code_directory
 
 log = logging.getLogger("kamado.serving")
 _JSON = [(b"content-type", b"application/json")]
@@ -62,9 +63,21 @@ def handlers_builder(defaults: str | None, script: str,
                      settings: ServingSettings) -> Callable[[str, Path], Handlers]:
     """``build(name, model_dir)``: one model's handlers. ``script`` as for a single model:
     "none" (the image's handlers only), "optional" (the model's ``code/<SAGEMAKER_PROGRAM or
-    inference.py>`` when it has one) or "required"."""
+    inference.py>`` when it has one) or "required". A model without a script of its own gets
+    the one ``SAGEMAKER_SUBMIT_DIRECTORY`` names, shared by all (the SDK's MultiDataModel puts
+    its ``entry_point`` there)."""
     default_module = importlib.import_module(defaults) if defaults else None
     program = settings.program or DEFAULT_PROGRAM
+    shared: list[ModuleType | None] = []
+    lock = threading.Lock()  # models load on threads of their own
+
+    def shared_script() -> ModuleType | None:
+        with lock:
+            if not shared:
+                path = code_directory(settings) / program
+                shared.append(_module_from_file(path, "_kamado_shared_" + path.stem)
+                              if path.is_file() else None)
+            return shared[0]
 
     def build(name: str, model_dir: Path) -> Handlers:
         user = None
@@ -73,9 +86,11 @@ def handlers_builder(defaults: str | None, script: str,
             if path.is_file():
                 unique = f"_kamado_model_{name}_{path.stem}".replace("-", "_").replace(".", "_")
                 user = _module_from_file(path, unique)
-            elif script == "required":
+            elif settings.submit_directory:
+                user = shared_script()
+            if user is None and script == "required":
                 raise ModelLoadError(f"The inference script {program} is not in the model's "
-                                     "code/ directory.")
+                                     "code/ directory (nor in SAGEMAKER_SUBMIT_DIRECTORY).")
         if user is None and default_module is None:
             raise ModelLoadError("No handlers: give an inference script in the model's code/ "
                                  "directory.")

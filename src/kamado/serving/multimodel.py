@@ -119,12 +119,12 @@ class ModelCache:
         waited = 0.0
         for attempt in (0, 1):
             started = time.monotonic()
-            future = self._acquire(target)
-            try:
-                entry = future.result(timeout=LOAD_WAIT_SECONDS)
-            except FutureTimeout:
-                raise ModelNotReady(target) from None
-            if not future.preloaded:
+            entry = self._loaded(target)
+            if entry is None:
+                try:
+                    entry = self._loading(target).result(timeout=LOAD_WAIT_SECONDS)
+                except FutureTimeout:
+                    raise ModelNotReady(target) from None
                 waited += time.monotonic() - started
             reply = self.server.invoke(entry.name, body, headers, timeout)
             if reply.status == 404 and _NOT_LOADED in reply.body and attempt == 0:
@@ -144,7 +144,8 @@ class ModelCache:
             return list(self.loaded)
 
     # --- loading ---------------------------------------------------------------------------
-    def _acquire(self, target: str) -> Future:
+    def _loaded(self, target: str) -> Entry | None:
+        """The target if the server holds it (now its most recently used)."""
         with self._lock:
             generation = self.server.generation()
             if generation is not self._generation:
@@ -156,14 +157,19 @@ class ModelCache:
             entry = self.loaded.get(target)
             if entry is not None:
                 self.loaded.move_to_end(target)
+            return entry
+
+    def _loading(self, target: str) -> Future:
+        """The target's load: the one under way, or a new one."""
+        with self._lock:
+            entry = self.loaded.get(target)
+            if entry is not None:  # loaded since _loaded looked
                 done: Future = Future()
                 done.set_result(entry)
-                done.preloaded = True
                 return done
             future = self.pending.get(target)
             if future is None:
                 future = _loads.submit(self._load, target)
-                future.preloaded = False
                 self.pending[target] = future
             return future
 

@@ -186,3 +186,24 @@ def test_list_pages(server, root):
 
 def test_single_model_routes_are_not_served(server):
     assert server.call("POST", "/invocations", b"[1]")[0] == 404
+
+
+def test_a_model_without_code_gets_the_shared_submit_directory_script(tmp_path, monkeypatch):
+    from kamado.serving.models_api import handlers_builder
+    from kamado.serving.settings import ServingSettings
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "inference.py").write_text(textwrap.dedent(SCRIPT.format(who="shared")))
+    (tmp_path / "mme_defaults.py").write_text(textwrap.dedent(DEFAULTS))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings = ServingSettings(base=tmp_path, submit_directory=str(shared))
+    build = handlers_builder("mme_defaults", "required", settings)
+    own = make_model(tmp_path / "models", "own", script="own")
+    plain = make_model(tmp_path / "models", "plain")
+    assert "own/model/code/inference.py" in build("own", own).origin
+    assert "shared/inference.py" in build("plain", plain).origin
+    assert build("plain2", plain).origin == build("plain", plain).origin
+    with pytest.raises(Exception, match="not in the model's code/"):
+        handlers_builder("mme_defaults", "required", ServingSettings(base=tmp_path))(
+            "plain", plain)
