@@ -68,7 +68,7 @@ def test_a_job_interrupted_by_a_restart_runs_again(server, tmp_path):
     s3.create_bucket(Bucket="data")
     s3.put_object(Bucket="data", Key="model.tar.gz", Body=_model_tarball(booster))
     create_model(sm, "m", XGBOOST, "s3://data/model.tar.gz")
-    rows = np.tile(X[:100], (15, 1))
+    rows = np.tile(X[:100], (3, 1))
     for i in range(4):
         s3.put_object(Bucket="data", Key=f"in/{i}.csv", Body=csv_rows(rows))
     sm.create_transform_job(
