@@ -59,8 +59,10 @@ def _through(fleet: Fleet, variant: Variant, body: bytes, content_type: str | No
                                      target_model)
         except ContainerDown as exc:
             down = exc
-            if all(c.alive() for c in instance.containers):
-                break  # the server lives: it closed the connection on this request
+            # A killed server may not be reaped yet: only one that still answers /ping
+            # closed the connection on this request itself.
+            if all(c.alive() and c.ping() for c in instance.containers):
+                break
             instance.ready = False
     container = down.args[1] if len(down.args) > 1 else "primary"
     raise model_error(fleet, variant, container, 500, str(down.args[0]), message=(

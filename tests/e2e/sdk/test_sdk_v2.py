@@ -47,6 +47,12 @@ def v2(tmp_path_factory, sdk_v2_python, cancer):
                            "job_name": "sdk-v2-sklearn",
                            "hyperparameters": {"C": 0.5, "max-iter": 200}},
                           env, tmp / "sklearn"),
+        "deploy": SdkRun("v2 Estimator.deploy and Predictor.predict", sdk_v2_python,
+                         "v2_deploy.py",
+                         {"train": data["train"], "job_name": "sdk-v2-deploy",
+                          "endpoint_name": "sdk-v2-endpoint", "hyperparameters": XGB_HP,
+                          "rows": cancer.X_valid[:20].tolist()},
+                         env, tmp / "deploy"),
     }
     try:
         for run in runs.values():
@@ -132,3 +138,19 @@ def test_sklearn_estimator_model_predicts_what_the_script_predicted(v2, cancer):
     np.testing.assert_allclose(model.predict_proba(cancer.X_valid)[:, 1], written["proba"],
                                rtol=0, atol=1e-9)
     assert roc_auc_score(cancer.y_valid, written["proba"]) > 0.98
+
+
+def test_deploy_and_predict_serve_what_the_trained_model_predicts(v2, cancer):
+    import xgboost as xgb
+
+    server, runs = v2
+    r = runs["deploy"].result().result
+    assert r["endpoint_status"] == "InService" and r["variant"] == "AllTraffic"
+    booster = xgb.Booster()
+    booster.load_model(bytearray(tar_members(server, r["model_data"])["xgboost-model"]))
+    expected = booster.predict(xgb.DMatrix(cancer.X_valid[:20]))
+    # CSVDeserializer gives one row per line of the answer
+    served = [float(v) for row in r["predictions"] for v in row if v.strip()]
+    np.testing.assert_allclose(served, expected, rtol=0, atol=1e-6)
+    assert r["status_after_delete"] == "Deleting" or "Could not find endpoint" in \
+        r["status_after_delete"]
