@@ -81,3 +81,31 @@ def serve(config: Config, *, announce=print, log_level: str = "INFO") -> None:
         sock.close()
         platform.close()
         logging.getLogger("kamado").info("kamado server stopped")
+
+
+@contextlib.contextmanager
+def embedded(home, **settings):
+    """A kamado server inside this process on a free loopback port, for as long as the
+    ``with`` lasts: ``(config, platform)``. Nothing is written outside ``home``."""
+    sock = tcp_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    config = Config.load(home, _home_flag=True, host="127.0.0.1", port=port,
+                         write_aws_profile=False, **settings)
+    platform, app = build(config)
+    platform.start()
+    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                    lifespan="on", timeout_graceful_shutdown=5))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name="kamado-embedded")
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the embedded kamado server did not start")
+            thread.join(0.01)
+        yield config, platform
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+        platform.close()

@@ -53,6 +53,16 @@ def server(host: Optional[str] = typer.Option(None, help="address to bind (defau
 
 
 @app.command()
+def quickstart(home: Optional[Path] = typer.Option(
+        None, "--home", help="keep kamado's home here (default: a temporary directory)")) -> None:
+    """Train, deploy, invoke and batch-transform XGBoost on an embedded server, in under a
+    minute: the whole SageMaker loop on this machine."""
+    from kamado.cli.quickstart import run
+
+    run(home)
+
+
+@app.command()
 def version() -> None:
     """Print kamado's version."""
     import botocore
