@@ -184,3 +184,77 @@ def test_update_swaps_configs_and_a_failed_update_rolls_back(host, sm, runtime, 
     assert "model data" in endpoint["FailureReason"]
     assert runtime.invoke_endpoint(EndpointName="swap", ContentType="text/csv", Body=rows)[
         "InvokedProductionVariant"] == "Green"
+
+
+def test_a_model_archive_that_escapes_its_directory_is_refused(host, sm, tmp_path):
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        data = b"pwned"
+        info = tarfile.TarInfo("../../escaped.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    host.client("s3").put_object(Bucket="hosting", Key="evil/model.tar.gz", Body=buf.getvalue())
+    create_model(sm, "evil", XGBOOST, "s3://hosting/evil/model.tar.gz")
+    endpoint = deploy(sm, "evil", [{"model": "evil"}])
+    assert endpoint["EndpointStatus"] == "Failed"
+    assert "../../escaped.txt" in endpoint["FailureReason"]
+    assert not list(host.home.rglob("escaped.txt"))
+
+
+@pytest.fixture(scope="module")
+def payloads(sm, cancer_xgboost) -> str:
+    create_model(sm, "payloads", XGBOOST, cancer_xgboost.model_data)
+    deploy(sm, "payloads", [{"model": "payloads"}])
+    return "payloads"
+
+
+@pytest.mark.parametrize("content_type, body, status", [
+    ("text/csv", b"1,2,abc\n", 415),
+    ("text/libsvm", b"1 x:y\n", 415),
+    ("application/x-recordio-protobuf", b"\x00\x01 not recordio", 415),
+    ("application/json", b'{"instances": [[1, 2]]}', 415),   # AWS's XGBoost takes no JSON
+    ("text/csv", b"1,2,3\n", 400),                            # wrong number of features
+])
+def test_invalid_payloads_for_each_content_type(runtime, payloads, content_type, body, status):
+    with pytest.raises(ClientError) as e:
+        runtime.invoke_endpoint(EndpointName=payloads, ContentType=content_type, Body=body)
+    assert error(e) == ("ModelError", 424)
+    assert e.value.response["OriginalStatusCode"] == status
+    assert e.value.response["OriginalMessage"]
+
+
+RAISING = '''
+def model_fn(model_dir):
+    return "model"
+
+def predict_fn(data, model):
+    raise RuntimeError("the handler gave up on purpose")
+'''
+
+
+def test_a_handler_that_raises_is_a_server_model_error(host, sm, runtime):
+    import io
+    import tarfile
+
+    from tests.e2e.hosting.test_serverless import SKLEARN
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(RAISING)
+        tar.addfile(info, io.BytesIO(RAISING.encode()))
+    host.client("s3").put_object(Bucket="hosting", Key="raising/model.tar.gz",
+                                 Body=buf.getvalue())
+    create_model(sm, "raising", SKLEARN, "s3://hosting/raising/model.tar.gz",
+                 Environment={"SAGEMAKER_PROGRAM": "inference.py"})
+    assert deploy(sm, "raising", [{"model": "raising"}])["EndpointStatus"] == "InService"
+    with pytest.raises(ClientError) as e:
+        runtime.invoke_endpoint(EndpointName="raising", ContentType="application/json",
+                                Body=b"[[1, 2]]")
+    assert error(e) == ("ModelError", 424)
+    assert e.value.response["OriginalStatusCode"] == 500
+    assert "the handler gave up on purpose" in e.value.response["OriginalMessage"]
+    assert "Received server error (500)" in e.value.response["Error"]["Message"]
