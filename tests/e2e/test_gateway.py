@@ -104,9 +104,9 @@ def test_unknown_operation_is_named(server):
 
 def test_unimplemented_operation_is_named(sm):
     with pytest.raises(ClientError) as e:
-        sm.describe_endpoint(EndpointName="not-yet")
+        sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="not-yet")
     assert code_of(e) == "NotImplemented"
-    assert "DescribeEndpoint" in e.value.response["Error"]["Message"]
+    assert "DescribeHyperParameterTuningJob" in e.value.response["Error"]["Message"]
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 

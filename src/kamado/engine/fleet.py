@@ -109,6 +109,9 @@ class Container:
         if self.joblog is None:
             self.joblog = fleet.open_log(stream)
         argv = list(self.image.serve) + ["serve"]
+        # Every instance's stream starts with this line, whether or not its server talks.
+        self.joblog.system(f"kamado: starting the {self.image.name} model server "
+                           f"({self.hostname}) on port {self.port}")
         env = self._environment()
         forks = fleet.hosting.engine.forks
         try:

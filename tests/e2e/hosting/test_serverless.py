@@ -20,6 +20,7 @@ SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1
 # A model whose predict waits at a gate the test opens: requests in flight on demand.
 GATED = '''
 import os, time
+from pathlib import Path
 
 def model_fn(model_dir):
     return Path(os.environ["GATE_DIR"])

@@ -185,18 +185,24 @@ class TransformRun:
 
     # --- the run -------------------------------------------------------------------------------
     def run(self) -> None:
+        outcome: tuple[str, str | None] | None = None
         try:
             self._run()
         except End as end:
-            self._finish(end.status, end.reason)
+            outcome = (end.status, end.reason)
         except Exception as exc:  # noqa: BLE001 - kamado's own failure, reported as AWS does
             log.exception("transform job %s failed inside kamado", self.name)
-            self._finish("Failed", f"InternalServerError: {type(exc).__name__}: {exc}")
-        finally:
+            outcome = ("Failed", f"InternalServerError: {type(exc).__name__}: {exc}")
+        try:
+            # The servers stop (and their logs are flushed) before the job says it ended, so
+            # whoever sees the final status sees every log line too.
             if self.fleet is not None:
                 self.fleet.stop(1.0)
             for joblog in self.data_logs.values():
                 joblog.close()
+        finally:
+            if outcome is not None:
+                self._finish(*outcome)
             self.engine.release(self)
 
     def _run(self) -> None:
