@@ -34,6 +34,8 @@ SETTINGS: list[Setting] = [
             "without it writes are atomic and survive a killed server"),
     Setting("max_concurrent_jobs", "KAMADO_MAX_CONCURRENT_JOBS", 0,
             "jobs that run at once; the rest queue (0 means one per CPU core)"),
+    Setting("invocation_timeout_seconds", "KAMADO_INVOCATION_TIMEOUT_SECONDS", 60,
+            "seconds an endpoint's model has to answer InvokeEndpoint (AWS: 60)"),
     Setting("serverless_idle_seconds", "KAMADO_SERVERLESS_IDLE_SECONDS", 300,
             "seconds a serverless endpoint's instance stays up without requests"),
     Setting("fork_server", "KAMADO_FORK_SERVER", True,
@@ -76,6 +78,7 @@ class Config:
     s3_secret_access_key: str = ""
     object_fsync: bool = False
     max_concurrent_jobs: int = 0
+    invocation_timeout_seconds: int = 60
     serverless_idle_seconds: int = 300
     fork_server: bool = True
     stop_grace_seconds: int = 120

@@ -139,8 +139,14 @@ def auth_error_code(protocol: str, reason: str) -> tuple[str, int]:
     return table.get(reason) or table["signature"]
 
 
-def resolve(error: AwsError, protocol: str) -> AwsError:
-    """Give protocol-neutral errors (auth) the code and status the protocol's service uses."""
+def resolve(error: AwsError, protocol: str, error_shapes: frozenset[str] = frozenset()
+            ) -> AwsError:
+    """Give protocol-neutral errors (auth) the code and status the protocol's service uses,
+    and a validation failure the name its service gives it (sagemaker-runtime and STS call it
+    ValidationError, SageMaker ValidationException)."""
     if isinstance(error, AuthFailure):
         error.code, error.status = auth_error_code(protocol, error.reason)
+    elif (error.code == "ValidationException" and "ValidationException" not in error_shapes
+          and "ValidationError" in error_shapes):
+        error.code = "ValidationError"
     return error

@@ -36,7 +36,6 @@ log = logging.getLogger("kamado.engine")
 LOG_GROUP = "/aws/sagemaker/Endpoints"
 DEFAULT_STARTUP_SECONDS = 240  # AWS: a container must answer /ping within 4 minutes
 READY_WAIT_SECONDS = 30.0  # how long a request waits for a restarting variant
-INVOCATION_TIMEOUT = 60.0  # AWS: a container answers /invocations within 60 s
 PING_TIMEOUT = 2.0
 MONITOR_SECONDS = 0.25
 PIDS_FILE = "pids"  # in a fleet's directory: "<pid> <kernel start time>" per model server

@@ -9,6 +9,7 @@ import logging
 import time
 import traceback
 import uuid
+from functools import lru_cache
 from typing import Callable
 
 import anyio
@@ -39,6 +40,11 @@ def _has_streaming_payload(operation) -> bool:
     member = shape.members[payload]
     return member.type_name == "blob" and bool(member.serialization.get("streaming")
                                                or operation.has_streaming_input)
+
+
+@lru_cache(maxsize=None)
+def error_shape_names(service: str) -> frozenset[str]:
+    return frozenset(shape.name for shape in service_model(service).error_shapes)
 
 
 def _is_metrics_scrape(scope) -> bool:
@@ -93,7 +99,8 @@ class Gateway:
         try:
             label, response = await self._handle(req, service, protocol, receive, request_id)
         except AwsError as exc:
-            response = protocol.serialize_error(resolve(exc, protocol.name), request_id)
+            response = protocol.serialize_error(
+                resolve(exc, protocol.name, error_shape_names(service)), request_id)
         except Exception:  # a bug in kamado: the client gets an AWS error, the server lives on
             log.error("unhandled error in %s %s\n%s", req.method, req.path, traceback.format_exc())
             response = protocol.serialize_error(

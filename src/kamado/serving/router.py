@@ -10,7 +10,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from kamado.engine.fleet import INVOCATION_TIMEOUT, LOG_GROUP, ContainerDown, Fleet, Variant
+from kamado.engine.fleet import LOG_GROUP, ContainerDown, Fleet, Variant
 from kamado.errors import AwsError, ValidationError
 from kamado.serving import multimodel
 
@@ -147,10 +147,12 @@ def invoke(fleet: Fleet, request: dict) -> dict:
 
 
 def measured(fleet: Fleet, variant: Variant, body: bytes, content_type, accept, custom,
-             inference_id, timeout: float = INVOCATION_TIMEOUT,
+             inference_id, timeout: float | None = None,
              target_model: str | None = None):
     """The request through the variant, counted and timed under AWS's metric names."""
     metrics, scope, name = fleet.hosting.metrics, fleet.scope, variant.name
+    if timeout is None:
+        timeout = float(fleet.hosting.platform.config.invocation_timeout_seconds)
     if not variant.enter():
         raise AwsError(f"Serverless endpoint {fleet.endpoint} is at its MaxConcurrency "
                        f"({variant.serverless['MaxConcurrency']}); retry the request.",

@@ -258,3 +258,11 @@ def test_a_handler_that_raises_is_a_server_model_error(host, sm, runtime):
     assert e.value.response["OriginalStatusCode"] == 500
     assert "the handler gave up on purpose" in e.value.response["OriginalMessage"]
     assert "Received server error (500)" in e.value.response["Error"]["Message"]
+
+
+def test_a_payload_over_six_megabytes_is_refused(runtime, payloads):
+    with pytest.raises(ClientError) as e:
+        runtime.invoke_endpoint(EndpointName=payloads, ContentType="text/csv",
+                                Body=b"1" * (6 * 1024 * 1024 + 1))
+    assert error(e) == ("ValidationError", 400)
+    assert "less than or equal to 6291456" in e.value.response["Error"]["Message"]

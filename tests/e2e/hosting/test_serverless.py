@@ -146,3 +146,38 @@ def test_serverless_configs_are_checked(cold):
             "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 1,
                                  "ProvisionedConcurrency": 2}}])
     assert "ProvisionedConcurrency" in str(e.value)
+
+
+def test_an_invocation_past_the_timeout_is_a_model_error(tmp_path):
+    """Not serverless-specific: the gated model makes a request that never finishes in time."""
+    server = KamadoServer(tmp_path / "home",
+                          extra_env={"KAMADO_INVOCATION_TIMEOUT_SECONDS": "1"}).start()
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    try:
+        s3, sm = server.client("s3"), server.client("sagemaker")
+        s3.create_bucket(Bucket="serverless")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            info = tarfile.TarInfo("code/inference.py")
+            info.size = len(GATED)
+            tar.addfile(info, io.BytesIO(GATED.encode()))
+        s3.put_object(Bucket="serverless", Key="gated/model.tar.gz", Body=buf.getvalue())
+        sm.create_model(ModelName="slow", ExecutionRoleArn=ROLE, PrimaryContainer={
+            "Image": SKLEARN, "ModelDataUrl": "s3://serverless/gated/model.tar.gz",
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "GATE_DIR": str(gate)}})
+        sm.create_endpoint_config(EndpointConfigName="slow", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": "slow", "InstanceType": "ml.m5.large",
+            "InitialInstanceCount": 1}])
+        sm.create_endpoint(EndpointName="slow", EndpointConfigName="slow")
+        assert wait_endpoint(sm, "slow")["EndpointStatus"] == "InService"
+        with pytest.raises(ClientError) as e:
+            call(server.client("sagemaker-runtime"), "slow", "wait")
+        response = e.value.response
+        assert response["Error"]["Code"] == "ModelError"
+        assert response["OriginalStatusCode"] == 0
+        assert "Your invocation timed out while waiting for a response from container primary" \
+            in response["Error"]["Message"]
+        (gate / "open").touch()
+    finally:
+        server.stop()
