@@ -99,6 +99,9 @@ class Hosting:
         from kamado.engine.engine import Scope
 
         scope = Scope(scope.account_id, scope.region)
+        fleet = self.fleets.get(arn)
+        if fleet is not None:
+            fleet.deleting = True
         self.platform.resources.update(scope, ENDPOINT, name, status="Deleting")
         self._spawn(arn, self._delete, scope, name, arn)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kamado.engine.fleet import READY_WAIT_SECONDS
 from kamado.services.base import Provider, RequestContext
+from kamado.services.sagemaker.endpoints import endpoint_arn
 from kamado.serving import asynchronous, router
 
 
@@ -16,6 +17,11 @@ class Runtime(Provider):
         self.hosting = platform.engine.hosting
 
     def _fleet(self, ctx: RequestContext, name: str):
+        # The serving fleet, found in memory: a store read on every request would be most of
+        # kamado's own latency. Only when there is none does the store say why.
+        fleet = self.hosting.fleets.get(endpoint_arn(ctx, name))
+        if fleet is not None and not fleet.deleting:
+            return fleet
         endpoint = self.resources.get(ctx, "Endpoint", name, missing_ok=True)
         if endpoint is None:
             raise router.invalid(f"Endpoint {name} of account {ctx.account_id} not found.")
