@@ -24,8 +24,44 @@ _NAN = float("nan")
 
 
 # --- requests ------------------------------------------------------------------------------------
+# Below this many bytes numpy's parser is quicker to start; above it Arrow's is several times
+# faster (batch transform sends megabytes of rows per request).
+_ARROW_CSV_BYTES = 64 * 1024
+
+
+def _read_csv_with_arrow(data: bytes) -> np.ndarray | None:
+    """Rows parsed by Arrow's CSV reader; None when Arrow refuses them (the slow path then
+    says which line is wrong)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from kamado.algorithms.data import _values
+
+    first = data[:data.find(b"\n")] if b"\n" in data else data
+    width = first.count(b",") + 1
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(pa.py_buffer(data), read_options=pacsv.ReadOptions(
+            column_names=names, use_threads=False, block_size=len(data) + 1),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(
+                names, pa.float32())))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    X = np.empty((table.num_rows, width), np.float32)
+    for i in range(width):
+        offset = 0
+        for chunk in table.column(i).chunks:
+            X[offset:offset + len(chunk), i] = _values(chunk)
+            offset += len(chunk)
+    return X
+
+
 def read_csv(body: bytes | str) -> np.ndarray:
     """CSV rows of features; an empty field is a missing value (NaN)."""
+    if isinstance(body, (bytes, bytearray)) and len(body) >= _ARROW_CSV_BYTES:
+        X = _read_csv_with_arrow(bytes(body))
+        if X is not None and X.size:
+            return X
     data = text(body)
     if not data.strip():
         raise BadRequestError("The CSV request has no rows.")
@@ -187,6 +223,19 @@ def read_jsonlines(body: bytes | str):
 
 
 # --- responses -----------------------------------------------------------------------------------
+def write_csv_column(values: np.ndarray, separator: str) -> bytes:
+    """One number per value, ``separator`` between them: formatted by Arrow in C (``str`` per
+    value costs most of a second per million predictions). A float32 prints as the shortest
+    text that reads back as the same float32."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    strings = pa.array(values).cast(pa.string())
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(strings)], pa.int32()),
+                                                     strings), separator)
+    return joined[0].as_buffer().to_pybytes()
+
+
 def write_json(records: list[dict]) -> bytes:
     return json.dumps({"predictions": records}).encode()
 

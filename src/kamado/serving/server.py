@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,7 +26,6 @@ from kamado.serving.usercode import load_user_module
 from kamado.sockets import tcp_socket
 
 log = logging.getLogger("kamado.serving")
-WORKER_FD = "KAMADO_SERVING_LISTEN_FD"  # set for the workers of a supervisor
 SCRIPT_MODES = ("none", "optional", "required")
 
 
@@ -73,18 +71,20 @@ def serve(defaults: str | None = None, script: str = "required") -> int:
         settings = ServingSettings.from_env()
     except ValueError as exc:
         return _fail(f"bad serving environment: {exc}", 2)
-    inherited = os.environ.get(WORKER_FD)
-    if inherited is None:
+    try:
+        sock = listen(settings.host, settings.port)
+    except OSError as exc:
+        return _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
+    # One process for a multi-model server: the platform loads a model into the process it
+    # talks to, and workers of their own would each hold a different set.
+    if settings.workers > 1 and not settings.multi_model:
+        # The handlers' modules are imported once, here; the workers are forked from this
+        # process with them loaded (a fresh interpreter each would take seconds).
         try:
-            sock = listen(settings.host, settings.port)
-        except OSError as exc:
-            return _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
-        # One process for a multi-model server: the platform loads a model into the process
-        # it talks to, and workers of their own would each hold a different set.
-        if settings.workers > 1 and not settings.multi_model:
-            return supervise(sock, settings.workers)
-    else:
-        sock = socket.socket(fileno=int(inherited))
+            handlers = build_handlers(defaults, script, settings)
+        except (ModelLoadError, HandlerError) as exc:
+            return _fail(f"the model cannot be loaded: {exc}")
+        return supervise(sock, settings.workers, lambda: run_worker(sock, handlers, settings))
     if settings.multi_model:
         from kamado.serving.models_api import run_multi_model
 
@@ -131,42 +131,48 @@ def run_worker(sock: socket.socket, handlers: Handlers, settings: ServingSetting
     return 0
 
 
-def _this_program() -> list[str]:
-    """The command line that started this program. Not ``sys.orig_argv``: a program forked
-    from kamado's fork server (kamado.engine.forkserver) has the fork server's there, and
-    runs as ``python -m <package>`` with its arguments in sys.argv."""
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is not None and spec.name:
-        return [sys.executable, "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]]
-    return [sys.executable, *sys.orig_argv[1:]]
-
-
-def supervise(sock: socket.socket, workers: int) -> int:
-    """Start ``workers`` copies of this program on the shared socket; stop them all on
-    SIGTERM, or when one fails (a worker that cannot load the model means none can)."""
-    sock.set_inheritable(True)
-    env = {**os.environ, WORKER_FD: str(sock.fileno())}
-    command = _this_program()
-    procs = [subprocess.Popen(command, env=env, pass_fds=(sock.fileno(),))
-             for _ in range(workers)]
+def supervise(sock: socket.socket, workers: int, worker) -> int:
+    """Fork ``workers`` processes that each run ``worker()`` on the shared socket; stop them
+    all on SIGTERM, or when one fails (a worker that cannot load the model means none can)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pids: dict[int, int | None] = {}
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                code = worker()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        pids[pid] = None
     stopping = False
 
     def stop(signum, frame) -> None:
         nonlocal stopping
         stopping = True
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
+        for pid, code in pids.items():
+            if code is None:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     status = 0
-    while any(p.poll() is None for p in procs):
-        pid, code = os.wait()
+    while any(code is None for code in pids.values()):
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
         code = os.waitstatus_to_exitcode(code)
-        for p in procs:
-            if p.pid == pid:
-                p.returncode = code
+        if pid in pids:
+            pids[pid] = code
         if code != 0 and not stopping:
             status = code if code > 0 else 1
             stop(None, None)

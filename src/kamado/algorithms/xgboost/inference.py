@@ -267,7 +267,8 @@ def output_fn(prediction, accept):
         return formats.WRITERS[mime](records), mime
     if mime == content.CSV:
         if array.ndim == 1:
-            return ((("\n" if batch else ",").join(map(str, array.tolist()))) + end).encode(), mime
+            return (formats.write_csv_column(array, "\n" if batch else ",")
+                    + end.encode()), mime
         return ("\n".join(",".join(map(str, row)) for row in array.tolist()) + end).encode(), mime
     return formats.WRITERS[mime]([{"score": _item(v)} for v in array]), mime
 

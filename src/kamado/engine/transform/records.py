@@ -3,6 +3,7 @@ MaxPayloadInMB), as SageMaker's batch transform cuts them (inference-contract.md
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
@@ -121,3 +122,74 @@ def batches(records: Iterator[Record], *, multi: bool, max_bytes: int | None,
         size += need
     if batch:
         yield batch
+
+
+# --- whole lines at a time -------------------------------------------------------------------------
+_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*(?:\n|$)")
+BLOCK = 8 * 1024 * 1024
+
+
+@dataclass
+class Chunk:
+    """Whole lines of an object sent as one request body as they are: MultiRecord over Line
+    splitting, when no data processing needs the records one by one. Cutting bytes at newlines
+    instead of making an object per line is what lets a transform keep up with the model."""
+
+    data: bytes      # whole lines, each ending in a newline, no blank ones
+    first_line: int  # the line of the object the first of them is
+    count: int       # records (lines) in it
+    source: bytes = b""  # the lines as read, blank ones included, when that differs
+
+    def records(self) -> list[Record]:
+        """The lines as records, numbered as in the object (to find the one a model
+        refuses)."""
+        found = []
+        for offset, raw in enumerate((self.source or self.data).split(b"\n")[:-1]):
+            if raw.strip():
+                found.append(Record(len(found) + 1, self.first_line + offset, raw.rstrip(b"\r")))
+        return found
+
+
+def _without_blank_lines(block: bytes) -> tuple[bytes, int]:
+    """The block with blank lines taken out (they are no records), and how many were."""
+    lines = block.split(b"\n")[:-1]
+    kept = [line for line in lines if line.strip()]
+    return b"".join(line + b"\n" for line in kept), len(lines) - len(kept)
+
+
+def line_chunks(stream: BinaryIO, max_bytes: int | None) -> Iterator[Chunk]:
+    """The object's lines in chunks of at most ``max_bytes`` (None: 8 MB), cut at newlines."""
+    limit = max_bytes or BLOCK
+    pending, line = b"", 1
+    while True:
+        block = stream.read(max(limit, BLOCK))
+        data = pending + block
+        if not data:
+            return
+        if not block and not data.endswith(b"\n"):
+            data += b"\n"  # the last line of an object needs no newline of its own
+        start = 0
+        while True:
+            end = data.rfind(b"\n", start, start + limit + 1)
+            if end < 0:
+                if len(data) - start > limit:
+                    raise SplitError(f"line {line} is larger than MaxPayloadInMB "
+                                     f"({limit >> 20} MB) allows for one request")
+                break
+            piece = data[start:end + 1]
+            lines = piece.count(b"\n")
+            source, blanks = b"", 0
+            if _BLANK_LINE.search(piece):
+                source = piece
+                piece, blanks = _without_blank_lines(piece)
+            if piece:
+                yield Chunk(piece, line, lines - blanks, source)
+            line += lines
+            start = end + 1
+            if len(data) - start <= limit and block:
+                break
+        pending = data[start:]
+        if not block:
+            if pending.strip():
+                raise SplitError(f"line {line} could not be read")
+            return

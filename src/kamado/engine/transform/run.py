@@ -379,15 +379,20 @@ class TransformRun:
             with os.fdopen(fd, "wb") as out, self._open(uri) as raw:
                 stream = gzip.GzipFile(fileobj=raw) if settings.gzipped else raw
                 pending: deque = deque()
-                batches = records.batches(records.split(stream, settings.split_type),
-                                          multi=settings.multi, max_bytes=settings.max_bytes,
-                                          split_type=settings.split_type)
+                if (settings.multi and settings.split_type == "Line"
+                        and not settings.processing.active):
+                    batches = records.line_chunks(stream, settings.max_bytes)
+                else:
+                    batches = records.batches(records.split(stream, settings.split_type),
+                                              multi=settings.multi,
+                                              max_bytes=settings.max_bytes,
+                                              split_type=settings.split_type)
                 for batch in batches:
                     if self.stop_requested.is_set():
                         for f in pending:
                             f.cancel()
                         return None
-                    count += len(batch)
+                    count += batch.count if isinstance(batch, records.Chunk) else len(batch)
                     if pool is None:
                         out.write(self._answer(instance, uri, batch, settings))
                         continue
@@ -416,9 +421,17 @@ class TransformRun:
             Path(local).unlink(missing_ok=True)
 
     # --- requests ------------------------------------------------------------------------------
-    def _answer(self, instance: Instance, uri: str, batch: list[records.Record],
-                settings: Settings) -> bytes:
-        """The output bytes for one mini-batch."""
+    def _answer(self, instance: Instance, uri: str, batch, settings: Settings) -> bytes:
+        """The output bytes for one mini-batch (a list of records, or a Chunk of lines)."""
+        if isinstance(batch, records.Chunk):
+            status, body, _ = self._call(instance, batch.data, settings)
+            if status >= 400:
+                lines = batch.records()
+                raise ObjectFailed(self._bad_record(instance, uri, lines, lines, settings,
+                                                    status, body))
+            if settings.assemble_line and not body.endswith(b"\n"):
+                body += b"\n"
+            return body
         processing = settings.processing
         originals = None
         if processing.active:
