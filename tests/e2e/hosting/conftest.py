@@ -74,6 +74,17 @@ def diabetes_linear(host) -> Trained:
     return Trained(uri, X, y)
 
 
+def script_model(code: str) -> bytes:
+    """A model.tar.gz holding only ``code/inference.py``: a model that is all handlers."""
+    data = code.encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 def model_files(server: KamadoServer, uri: str, into: Path) -> Path:
     bucket, key = uri[len("s3://"):].split("/", 1)
     body = server.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()

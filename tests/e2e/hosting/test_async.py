@@ -3,9 +3,7 @@ notifications where SNS would have them, and queued requests surviving a killed 
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 import time
 
 import numpy as np
@@ -14,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import KamadoServer
 from tests.e2e.hosting.conftest import (BUCKET, ROLE, XGBOOST, create_model, csv_rows, deploy,
-                                        wait_endpoint)
+                                        script_model, wait_endpoint)
 from tests.e2e.hosting.test_serverless import SKLEARN
 
 TOPICS = {"SuccessTopic": "arn:aws:sns:us-east-1:000000000000:async-ok",
@@ -136,13 +134,7 @@ def test_queued_requests_survive_a_killed_server_and_run_once(tmp_path):
     try:
         s3, sm = server.client("s3"), server.client("sagemaker")
         s3.create_bucket(Bucket=BUCKET)
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            data = COUNTING.encode()
-            info = tarfile.TarInfo("code/inference.py")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        s3.put_object(Bucket=BUCKET, Key="counting/model.tar.gz", Body=buf.getvalue())
+        s3.put_object(Bucket=BUCKET, Key="counting/model.tar.gz", Body=script_model(COUNTING))
         sm.create_model(ModelName="counting", ExecutionRoleArn=ROLE, PrimaryContainer={
             "Image": SKLEARN, "ModelDataUrl": f"s3://{BUCKET}/counting/model.tar.gz",
             "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "GATE_DIR": str(gate)}})

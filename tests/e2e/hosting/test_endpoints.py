@@ -236,18 +236,11 @@ def predict_fn(data, model):
 
 
 def test_a_handler_that_raises_is_a_server_model_error(host, sm, runtime):
-    import io
-    import tarfile
-
+    from tests.e2e.hosting.conftest import script_model
     from tests.e2e.hosting.test_serverless import SKLEARN
 
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("code/inference.py")
-        info.size = len(RAISING)
-        tar.addfile(info, io.BytesIO(RAISING.encode()))
     host.client("s3").put_object(Bucket="hosting", Key="raising/model.tar.gz",
-                                 Body=buf.getvalue())
+                                 Body=script_model(RAISING))
     create_model(sm, "raising", SKLEARN, "s3://hosting/raising/model.tar.gz",
                  Environment={"SAGEMAKER_PROGRAM": "inference.py"})
     assert deploy(sm, "raising", [{"model": "raising"}])["EndpointStatus"] == "InService"

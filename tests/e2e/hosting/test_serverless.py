@@ -3,8 +3,6 @@ beyond MaxConcurrency are throttled, idle instances stop, provisioned concurrenc
 
 from __future__ import annotations
 
-import io
-import tarfile
 import threading
 import time
 
@@ -12,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import KamadoServer
-from tests.e2e.hosting.conftest import ROLE, wait_endpoint
+from tests.e2e.hosting.conftest import ROLE, script_model, wait_endpoint
 from tests.e2e.hosting.test_metrics import sample, scrape
 from tests.e2e.hosting.test_traffic import model_server_pids
 
@@ -48,13 +46,7 @@ def cold(tmp_path_factory):
     server = KamadoServer(tmp / "home", extra_env={"KAMADO_SERVERLESS_IDLE_SECONDS": "1"}).start()
     s3 = server.client("s3")
     s3.create_bucket(Bucket="serverless")
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        data = GATED.encode()
-        info = tarfile.TarInfo("code/inference.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    s3.put_object(Bucket="serverless", Key="gated/model.tar.gz", Body=buf.getvalue())
+    s3.put_object(Bucket="serverless", Key="gated/model.tar.gz", Body=script_model(GATED))
     gate = tmp / "gate"
     gate.mkdir()
     server.client("sagemaker").create_model(ModelName="gated", ExecutionRoleArn=ROLE,
@@ -157,12 +149,7 @@ def test_an_invocation_past_the_timeout_is_a_model_error(tmp_path):
     try:
         s3, sm = server.client("s3"), server.client("sagemaker")
         s3.create_bucket(Bucket="serverless")
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            info = tarfile.TarInfo("code/inference.py")
-            info.size = len(GATED)
-            tar.addfile(info, io.BytesIO(GATED.encode()))
-        s3.put_object(Bucket="serverless", Key="gated/model.tar.gz", Body=buf.getvalue())
+        s3.put_object(Bucket="serverless", Key="gated/model.tar.gz", Body=script_model(GATED))
         sm.create_model(ModelName="slow", ExecutionRoleArn=ROLE, PrimaryContainer={
             "Image": SKLEARN, "ModelDataUrl": "s3://serverless/gated/model.tar.gz",
             "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "GATE_DIR": str(gate)}})
