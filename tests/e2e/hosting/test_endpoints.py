@@ -259,3 +259,49 @@ def test_a_payload_over_six_megabytes_is_refused(runtime, payloads):
                                 Body=b"1" * (6 * 1024 * 1024 + 1))
     assert error(e) == ("ValidationError", 400)
     assert "less than or equal to 6291456" in e.value.response["Error"]["Message"]
+
+
+DROP_ID = '''
+import io
+import numpy as np
+
+def model_fn(model_dir):
+    return None
+
+def input_fn(body, content_type):
+    text = body if isinstance(body, str) else body.decode()  # the toolkit decodes text/csv
+    return np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2)
+
+def predict_fn(rows, model):
+    return rows[:, 1:]  # the first column is an id the next model must not see
+
+def output_fn(rows, accept):
+    buf = io.StringIO()
+    np.savetxt(buf, rows, delimiter=",", fmt="%.10g")
+    return buf.getvalue(), "text/csv"
+'''
+
+
+def test_a_serial_inference_pipeline_passes_each_answer_on(host, sm, runtime, cancer_xgboost,
+                                                          tmp_path):
+    from tests.e2e.hosting.conftest import script_model
+    from tests.e2e.hosting.test_serverless import SKLEARN
+
+    host.client("s3").put_object(Bucket="hosting", Key="drop-id/model.tar.gz",
+                                 Body=script_model(DROP_ID))
+    sm.create_model(ModelName="pipeline", ExecutionRoleArn="arn:aws:iam::000000000000:role/x",
+                    Containers=[
+                        {"Image": SKLEARN, "ModelDataUrl": "s3://hosting/drop-id/model.tar.gz",
+                         "Environment": {"SAGEMAKER_PROGRAM": "inference.py"}},
+                        {"Image": XGBOOST, "ModelDataUrl": cancer_xgboost.model_data}])
+    assert len(sm.describe_model(ModelName="pipeline")["Containers"]) == 2
+    assert deploy(sm, "pipeline", [{"model": "pipeline"}])["EndpointStatus"] == "InService"
+    rows = cancer_xgboost.X[:5]
+    with_ids = np.column_stack([np.arange(100, 105), rows])
+    answer = runtime.invoke_endpoint(EndpointName="pipeline", ContentType="text/csv",
+                                     Body=csv_rows(with_ids))
+    served = [float(v) for v in answer["Body"].read().decode().replace("\n", ",").split(",")
+              if v.strip()]
+    booster = xgb.Booster(model_file=str(model_files(host, cancer_xgboost.model_data,
+                                                     tmp_path) / "xgboost-model"))
+    np.testing.assert_allclose(served, booster.predict(xgb.DMatrix(rows)), rtol=0, atol=1e-6)
