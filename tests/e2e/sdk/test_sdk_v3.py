@@ -48,6 +48,13 @@ def v3(tmp_path_factory, sdk_v3_python, cancer):
                               env, tmp / "source-code"),
         "role-check": SdkRun("v3 role validation", sdk_v3_python, "v3_role_check.py",
                              {"roles": [ROLE, MISSING_ROLE]}, env, tmp / "role-check"),
+        "endpoint": SdkRun("v3 resources: Model, EndpointConfig, Endpoint.invoke", sdk_v3_python,
+                           "v3_endpoint.py",
+                           {"train": data["train"], "role": ROLE, "name": "sdk-v3-endpoint",
+                            "hyperparameters": XGB_HP,
+                            "csv": "\n".join(",".join(repr(float(v)) for v in row)
+                                             for row in cancer.X_valid[:10])},
+                           env, tmp / "endpoint"),
     }
     try:
         for run in runs.values():
@@ -116,3 +123,16 @@ def test_model_trainer_validates_the_role_with_iam(v3):
     # a role IAM does not know is refused by the SDK before any job is created
     assert r[MISSING_ROLE]["role"] is None
     assert r[MISSING_ROLE]["error"].startswith("RoleValidationError")
+
+
+def test_endpoint_resources_deploy_and_invoke_what_was_trained(v3, cancer):
+    import xgboost as xgb
+
+    server, runs = v3
+    r = runs["endpoint"].result().result
+    assert r["status"] == "InService"
+    booster = xgb.Booster()
+    booster.load_model(bytearray(tar_members(server, r["model_data"])["xgboost-model"]))
+    served = [float(v) for v in r["predictions"].replace("\n", ",").split(",") if v.strip()]
+    np.testing.assert_allclose(served, booster.predict(xgb.DMatrix(cancer.X_valid[:10])),
+                               rtol=0, atol=1e-6)
