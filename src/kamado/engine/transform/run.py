@@ -39,6 +39,7 @@ from kamado.engine.transform import records
 from kamado.engine.transform.processing import (DataProcessing, ProcessingError, kind_of,
                                                 per_record)
 from kamado.images.environment import FAILURE_LIMIT
+from kamado.errors import AwsError
 from kamado.storage.uri import filesystem, is_s3, split_s3_uri
 from kamado.store.types import now
 
@@ -364,6 +365,13 @@ class TransformRun:
                 pool.shutdown(cancel_futures=True)
 
     def _open(self, uri: str):
+        if is_s3(uri) and not self.config.s3_endpoint_url:
+            # An object of kamado's own store is a file: read it as one (a blob is never
+            # rewritten; a replaced object gets a new one, and this handle keeps the old).
+            try:
+                return open(self.objects.get_object(*split_s3_uri(uri)).path, "rb")
+            except AwsError as exc:  # deleted since the job listed it
+                raise FileNotFoundError(uri) from exc
         if is_s3(uri):
             fs, path = filesystem(uri, config=self.config, objects=self.objects)
             return fs.open(path, "rb")
