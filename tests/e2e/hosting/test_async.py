@@ -13,36 +13,10 @@ from botocore.exceptions import ClientError
 from tests.conftest import KamadoServer
 from tests.e2e.hosting.conftest import (BUCKET, ROLE, XGBOOST, create_model, csv_rows, deploy,
                                         script_model, wait_endpoint)
-from tests.e2e.hosting.test_serverless import SKLEARN
+from tests.e2e.hosting.test_serverless import GATED, SKLEARN
 
 TOPICS = {"SuccessTopic": "arn:aws:sns:us-east-1:000000000000:async-ok",
           "ErrorTopic": "arn:aws:sns:us-east-1:000000000000:async-failed"}
-# predict_fn waits at a gate for "wait" and logs each prediction it finishes.
-COUNTING = '''
-import os, time
-from pathlib import Path
-
-def model_fn(model_dir):
-    return Path(os.environ["GATE_DIR"])
-
-def input_fn(body, content_type):
-    return body.decode()
-
-def predict_fn(data, gate):
-    if data == "wait":
-        (gate / "entered").touch()
-        deadline = time.monotonic() + 60
-        while not (gate / "open").exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-    with open(gate / "done.log", "a") as log:
-        log.write(data + "\\n")
-    return "done:" + data
-
-def output_fn(prediction, accept):
-    return prediction
-'''
-
-
 def async_config(prefix: str, concurrency: int = 2) -> dict:
     return {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": concurrency},
             "OutputConfig": {"S3OutputPath": f"s3://{BUCKET}/{prefix}/out",
@@ -134,7 +108,7 @@ def test_queued_requests_survive_a_killed_server_and_run_once(tmp_path):
     try:
         s3, sm = server.client("s3"), server.client("sagemaker")
         s3.create_bucket(Bucket=BUCKET)
-        s3.put_object(Bucket=BUCKET, Key="counting/model.tar.gz", Body=script_model(COUNTING))
+        s3.put_object(Bucket=BUCKET, Key="counting/model.tar.gz", Body=script_model(GATED))
         sm.create_model(ModelName="counting", ExecutionRoleArn=ROLE, PrimaryContainer={
             "Image": SKLEARN, "ModelDataUrl": f"s3://{BUCKET}/counting/model.tar.gz",
             "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "GATE_DIR": str(gate)}})
@@ -163,7 +137,7 @@ def test_queued_requests_survive_a_killed_server_and_run_once(tmp_path):
         (gate / "open").touch()
         s3 = server.client("s3")
         for name, answer in answers.items():
-            assert read_when_there(s3, answer["OutputLocation"]) == f"done:{name}".encode()
+            assert read_when_there(s3, answer["OutputLocation"]) == f"echo:{name}".encode()
         assert sorted((gate / "done.log").read_text().split()) == ["a", "b", "c", "wait"]
     finally:
         server.stop()

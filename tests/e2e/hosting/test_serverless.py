@@ -15,7 +15,8 @@ from tests.e2e.hosting.test_metrics import sample, scrape
 from tests.e2e.hosting.test_traffic import model_server_pids
 
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-# A model whose predict waits at a gate the test opens: requests in flight on demand.
+# A model whose predict waits at a gate the test opens (requests in flight on demand) and logs
+# each prediction it finishes (how often a request really ran).
 GATED = '''
 import os, time
 from pathlib import Path
@@ -29,9 +30,11 @@ def input_fn(body, content_type):
 def predict_fn(data, gate):
     if data == "wait":
         (gate / "entered").touch()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not (gate / "open").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
+    with open(gate / "done.log", "a") as log:
+        log.write(data + "\\n")
     return "echo:" + data
 
 def output_fn(prediction, accept):
