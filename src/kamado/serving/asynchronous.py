@@ -30,7 +30,7 @@ TYPE = "AsyncInvocation"
 DEFAULT_CONCURRENCY = 4  # per instance, when the configuration names none
 DEFAULT_TTL = 6 * 3600
 DEFAULT_TIMEOUT = 900
-IDLE_POLL_SECONDS = 0.2
+IDLE_POLL_SECONDS = 2.0  # a request enqueued here wakes the workers at once; this is a backstop
 NOTIFY_GROUP = "/kamado/sns"
 MAX_EMBEDDED_RESPONSE = 128 * 1024
 
