@@ -125,7 +125,7 @@ def test_model_trainer_validates_the_role_with_iam(v3):
     assert r[MISSING_ROLE]["error"].startswith("RoleValidationError")
 
 
-def test_endpoint_resources_deploy_and_invoke_what_was_trained(v3, cancer):
+def test_endpoint_resources_and_model_builder_deploy_what_was_trained(v3, cancer):
     import xgboost as xgb
 
     server, runs = v3
@@ -133,6 +133,7 @@ def test_endpoint_resources_deploy_and_invoke_what_was_trained(v3, cancer):
     assert r["status"] == "InService"
     booster = xgb.Booster()
     booster.load_model(bytearray(tar_members(server, r["model_data"])["xgboost-model"]))
-    served = [float(v) for v in r["predictions"].replace("\n", ",").split(",") if v.strip()]
-    np.testing.assert_allclose(served, booster.predict(xgb.DMatrix(cancer.X_valid[:10])),
-                               rtol=0, atol=1e-6)
+    expected = booster.predict(xgb.DMatrix(cancer.X_valid[:10]))
+    for key in ("predictions", "builder_predictions"):  # resources, then ModelBuilder
+        served = [float(v) for v in r[key].replace("\n", ",").split(",") if v.strip()]
+        np.testing.assert_allclose(served, expected, rtol=0, atol=1e-6)

@@ -1,5 +1,6 @@
-"""SageMaker Python SDK v3: train with ModelTrainer, then deploy and invoke with the SDK's
-resource classes (sagemaker.core.resources Model / EndpointConfig / Endpoint) — against kamado.
+"""SageMaker Python SDK v3: train with ModelTrainer, then deploy and invoke twice — with the
+SDK's resource classes (sagemaker.core.resources Model / EndpointConfig / Endpoint), and with
+ModelBuilder(model=trainer).build() / .deploy() — against kamado.
 
 Run inside the SDK's venv with AWS_PROFILE=kamado; argv[1] is a JSON object of inputs.
 Prints one line ``KAMADO-SDK-RESULT <json>``.
@@ -13,6 +14,7 @@ from sagemaker.core.helper.session_helper import Session
 from sagemaker.core.resources import Endpoint, EndpointConfig, Model
 from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
 from sagemaker.core.training.configs import Compute, InputData
+from sagemaker.serve import ModelBuilder
 from sagemaker.train import ModelTrainer
 
 args = json.loads(sys.argv[1])
@@ -38,7 +40,14 @@ endpoint.wait_for_status("InService", poll=1)
 answer = endpoint.invoke(body=args["csv"], content_type="text/csv")
 predictions = answer.body.read().decode()
 endpoint.delete()
+
+builder = ModelBuilder(model=trainer, image_uri=image, role_arn=args["role"],
+                       instance_type="ml.m5.large", sagemaker_session=sess)
+builder.build()
+built = builder.deploy(endpoint_name=f"{name}-builder")
+builder_predictions = built.invoke(body=args["csv"], content_type="text/csv").body.read().decode()
+built.delete()
 print()
 print("KAMADO-SDK-RESULT " + json.dumps({
     "model_data": model_data, "status": endpoint.endpoint_status,
-    "predictions": predictions}), flush=True)
+    "predictions": predictions, "builder_predictions": builder_predictions}), flush=True)
