@@ -117,3 +117,16 @@ def sm(server):
 @pytest.fixture(scope="session")
 def s3(server):
     return server.client("s3")
+
+
+def wait_status(describe, status_of, statuses, what: str, timeout: float) -> dict:
+    """Poll ``describe()`` (as a client does) until ``status_of(answer)`` is in ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = describe()
+        status = status_of(answer)
+        if status in statuses:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} is still {status} after {timeout}s")
+        time.sleep(0.05)

@@ -417,7 +417,6 @@ class Fleet:
         self.dir = root / ("d-" + secrets.token_hex(4))
         self.started_at = None
         self.stopped = False
-        self.deleting = False  # DeleteEndpoint was asked: no new requests
         self.capture = None  # a CaptureWriter when the configuration captures data
         self.async_workers = None  # AsyncWorkers when the configuration is asynchronous
         self.variants: dict[str, Variant] = {}

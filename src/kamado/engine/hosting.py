@@ -99,11 +99,10 @@ class Hosting:
         from kamado.engine.engine import Scope
 
         scope = Scope(scope.account_id, scope.region)
-        fleet = self.fleets.get(arn)
-        if fleet is not None:
-            fleet.deleting = True
+        with self._lock:
+            fleet = self.fleets.pop(arn, None)  # no new requests from now on
         self.platform.resources.update(scope, ENDPOINT, name, status="Deleting")
-        self._spawn(arn, self._delete, scope, name, arn)
+        self._spawn(arn, self._delete, scope, name, arn, fleet)
 
     def _spawn(self, arn: str, target, *args) -> None:
         with self._lock:
@@ -202,11 +201,12 @@ class Hosting:
         self._set(scope, name, "InService", _capacities=None, FailureReason=reason,
                   ProductionVariants=fleet.summaries() if fleet else None)
 
-    def _delete(self, scope, name: str, arn: str) -> None:
+    def _delete(self, scope, name: str, arn: str, taken: Fleet | None = None) -> None:
         with self._lock:
-            fleet = self.fleets.pop(arn, None)
-        if fleet is not None:
-            fleet.stop(STOP_GRACE_SECONDS)
+            serving = self.fleets.pop(arn, None)  # one an update brought up meanwhile
+        for fleet in (taken, serving):
+            if fleet is not None:
+                fleet.stop(STOP_GRACE_SECONDS)
         self.platform.resources.delete(scope, ENDPOINT, name)
         self.metrics.forget(scope, name)
         self.engine.remove_job_dir(scope, "endpoints", name)

@@ -176,14 +176,19 @@ class ModelServerApp:
         await _reply(send, status, payload, extra)
 
     async def _lifespan(self, receive, send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                self.service.worker.stop()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send, lambda: self.service.worker.stop())
+
+
+async def lifespan(receive, send, on_shutdown) -> None:
+    """ASGI lifespan for a model server: nothing to start; ``on_shutdown()`` at the end."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            on_shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def _read_body(receive, limit: int | None) -> bytes | None:

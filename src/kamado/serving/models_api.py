@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Callable
 from urllib.parse import parse_qs
 
-from kamado.serving.app import ModelServerApp, ModelService, _read_body, _reply
+from kamado.serving.app import ModelServerApp, ModelService, _read_body, _reply, lifespan
 from kamado.serving.errors import ModelLoadError
 from kamado.serving.handlers import HandlerError, Handlers
 from kamado.serving.settings import ServingSettings
@@ -222,15 +222,10 @@ class MultiModelApp:
         await app._invocations(scope, receive, send)
 
     async def _lifespan(self, receive, send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                for service in self.models.values():
-                    service.worker.stop()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        def stop_all() -> None:
+            for service in self.models.values():
+                service.worker.stop()
+        await lifespan(receive, send, stop_all)
 
 
 def _rss() -> int:

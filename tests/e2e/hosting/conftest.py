@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
-from tests.conftest import KamadoServer
+from tests.conftest import KamadoServer, wait_status
 from tests.e2e.training.conftest import job_request, wait_for
 
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -74,15 +73,25 @@ def diabetes_linear(host) -> Trained:
     return Trained(uri, X, y)
 
 
-def script_model(code: str) -> bytes:
-    """A model.tar.gz holding only ``code/inference.py``: a model that is all handlers."""
-    data = code.encode()
+def tarball(members: dict[str, bytes]) -> bytes:
+    """A model.tar.gz with these members (names as given, even ones a server must refuse)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("code/inference.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def booster_model(booster) -> bytes:
+    """The model.tar.gz the built-in XGBoost writes, for a booster trained in this process."""
+    return tarball({"xgboost-model": bytes(booster.save_raw("ubj"))})
+
+
+def script_model(code: str) -> bytes:
+    """A model.tar.gz holding only ``code/inference.py``: a model that is all handlers."""
+    return tarball({"code/inference.py": code.encode()})
 
 
 def model_files(server: KamadoServer, uri: str, into: Path) -> Path:
@@ -106,14 +115,8 @@ def deploy(sm, name: str, variants: list[dict], **config) -> dict:
 
 
 def wait_endpoint(sm, name: str, statuses=("InService", "Failed"), timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        endpoint = sm.describe_endpoint(EndpointName=name)
-        if endpoint["EndpointStatus"] in statuses:
-            return endpoint
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name} is still {endpoint['EndpointStatus']} after {timeout}s")
-        time.sleep(0.05)  # polling the API, as a client does
+    return wait_status(lambda: sm.describe_endpoint(EndpointName=name),
+                       lambda e: e["EndpointStatus"], statuses, name, timeout)
 
 
 def create_model(sm, name: str, image: str, model_data: str | None, **container) -> str:

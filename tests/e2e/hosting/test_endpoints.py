@@ -187,16 +187,10 @@ def test_update_swaps_configs_and_a_failed_update_rolls_back(host, sm, runtime, 
 
 
 def test_a_model_archive_that_escapes_its_directory_is_refused(host, sm, tmp_path):
-    import io
-    import tarfile
+    from tests.e2e.hosting.conftest import tarball
 
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        data = b"pwned"
-        info = tarfile.TarInfo("../../escaped.txt")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    host.client("s3").put_object(Bucket="hosting", Key="evil/model.tar.gz", Body=buf.getvalue())
+    host.client("s3").put_object(Bucket="hosting", Key="evil/model.tar.gz",
+                                 Body=tarball({"../../escaped.txt": b"pwned"}))
     create_model(sm, "evil", XGBOOST, "s3://hosting/evil/model.tar.gz")
     endpoint = deploy(sm, "evil", [{"model": "evil"}])
     assert endpoint["EndpointStatus"] == "Failed"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kamado.images.registry import ImageRegistry
-from tests.conftest import KamadoServer
+from tests.conftest import KamadoServer, wait_status
 
 PROBE = Path(__file__).with_name("probe_image.py")
 ROLE = "arn:aws:iam::000000000000:role/kamado-test"
@@ -67,15 +67,11 @@ def job_request(name: str, *, image: str = "probe", hp: dict | None = None,
 
 
 def wait_for(sm, name: str, statuses=FINAL, timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = sm.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in statuses or job.get("SecondaryStatus") in statuses:
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name} is still {job['TrainingJobStatus']}/"
-                                 f"{job.get('SecondaryStatus')} after {timeout}s")
-        time.sleep(0.05)  # polling the API, as a client does
+    def status(job: dict) -> str:  # either status may be the one waited for
+        secondary = job.get("SecondaryStatus")
+        return secondary if secondary in statuses else job["TrainingJobStatus"]
+    return wait_status(lambda: sm.describe_training_job(TrainingJobName=name), status,
+                       statuses, name, timeout)
 
 
 def wait_for_file(path: Path, timeout: float = 60.0) -> None:

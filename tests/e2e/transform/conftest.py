@@ -3,11 +3,10 @@ run transform jobs and read what they wrote."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import xgboost as xgb
 
+from tests.conftest import wait_status
 from tests.e2e.hosting.conftest import (BUCKET, XGBOOST, cancer_xgboost, create_model,
                                         diabetes_linear, host, model_files)
 
@@ -41,14 +40,8 @@ def booster(host, cancer_xgboost, tmp_path_factory) -> xgb.Booster:
 
 
 def wait_job(sm, name: str, statuses=FINAL, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = sm.describe_transform_job(TransformJobName=name)
-        if job["TransformJobStatus"] in statuses:
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name} is still {job['TransformJobStatus']} after {timeout}s")
-        time.sleep(0.05)  # polling the API, as a client does
+    return wait_status(lambda: sm.describe_transform_job(TransformJobName=name),
+                       lambda j: j["TransformJobStatus"], statuses, name, timeout)
 
 
 def run_job(sm, name: str, source: str, *, model: str = MODEL, data_type: str = "S3Prefix",

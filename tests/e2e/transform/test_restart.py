@@ -3,9 +3,7 @@ orphaned model servers and runs the job again, to Completed."""
 
 from __future__ import annotations
 
-import io
 import os
-import tarfile
 import time
 
 import numpy as np
@@ -14,18 +12,8 @@ import xgboost as xgb
 from sklearn.datasets import load_breast_cancer
 
 from tests.conftest import KamadoServer
-from tests.e2e.hosting.conftest import XGBOOST, create_model, csv_rows
+from tests.e2e.hosting.conftest import XGBOOST, booster_model, create_model, csv_rows
 from tests.e2e.transform.conftest import keys_under, wait_job
-
-
-def _model_tarball(booster: xgb.Booster) -> bytes:
-    raw = bytes(booster.save_raw("ubj"))
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("xgboost-model")
-        info.size = len(raw)
-        tar.addfile(info, io.BytesIO(raw))
-    return buf.getvalue()
 
 
 def model_servers(home) -> set[int]:
@@ -66,7 +54,7 @@ def test_a_job_interrupted_by_a_restart_runs_again(server, tmp_path):
                         xgb.DMatrix(X, label=y), num_boost_round=10)
     s3, sm = server.client("s3"), server.client("sagemaker")
     s3.create_bucket(Bucket="data")
-    s3.put_object(Bucket="data", Key="model.tar.gz", Body=_model_tarball(booster))
+    s3.put_object(Bucket="data", Key="model.tar.gz", Body=booster_model(booster))
     create_model(sm, "m", XGBOOST, "s3://data/model.tar.gz")
     rows = np.tile(X[:100], (3, 1))
     for i in range(4):

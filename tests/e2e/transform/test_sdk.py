@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ import pytest
 import xgboost as xgb
 from sklearn.datasets import load_breast_cancer
 
-from tests.e2e.hosting.conftest import csv_rows
+from tests.e2e.hosting.conftest import booster_model, csv_rows
 from tests.e2e.sdk import venvs
 from tests.e2e.sdk.conftest import (RESULT, ROLE, SDK_V2, sdk_env, start_sdk_server,
                                     write_sdk_config)
@@ -33,11 +31,7 @@ def test_model_transformer_transforms_a_csv(tmp_path, sdk_python):
     X, y = load_breast_cancer(return_X_y=True)
     booster = xgb.train({"objective": "binary:logistic", "max_depth": 3},
                         xgb.DMatrix(X, label=y), num_boost_round=10)
-    raw = bytes(booster.save_raw("ubj"))
-    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
-        info = tarfile.TarInfo("xgboost-model")
-        info.size = len(raw)
-        tar.addfile(info, io.BytesIO(raw))
+    (tmp_path / "model.tar.gz").write_bytes(booster_model(booster))
     (tmp_path / "rows.csv").write_bytes(csv_rows(X[:60]))
 
     server = start_sdk_server(tmp_path)

@@ -4,16 +4,14 @@ each .out object holds what xgboost.Booster.predict answers for its rows, in ord
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import tarfile
 
 import numpy as np
 import pytest
 import xgboost as xgb
 from botocore.exceptions import ClientError
 
-from tests.e2e.hosting.conftest import LINEAR, csv_rows
+from tests.e2e.hosting.conftest import LINEAR, csv_rows, tarball
 from tests.e2e.transform.conftest import (BUCKET, XGBOOST, create_model, keys_under, read,
                                           run_job, wait_job)
 
@@ -159,12 +157,8 @@ def test_missing_input_and_missing_model(sm, model):
 
 
 def test_a_model_that_cannot_start_fails_the_job(sm, s3):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("not-a-model.txt")
-        info.size = 5
-        tar.addfile(info, io.BytesIO(b"hello"))
-    s3.put_object(Bucket=BUCKET, Key="broken/model.tar.gz", Body=buf.getvalue())
+    s3.put_object(Bucket=BUCKET, Key="broken/model.tar.gz",
+                  Body=tarball({"not-a-model.txt": b"hello"}))
     s3.put_object(Bucket=BUCKET, Key="in/one/rows.csv", Body=b"1,2,3\n")
     create_model(sm, "broken", XGBOOST, f"s3://{BUCKET}/broken/model.tar.gz")
     job = run_job(sm, "broken", f"s3://{BUCKET}/in/one/", model="broken")

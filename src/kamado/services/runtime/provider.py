@@ -20,7 +20,7 @@ class Runtime(Provider):
         # The serving fleet, found in memory: a store read on every request would be most of
         # kamado's own latency. Only when there is none does the store say why.
         fleet = self.hosting.fleets.get(endpoint_arn(ctx, name))
-        if fleet is not None and not fleet.deleting:
+        if fleet is not None:
             return fleet
         endpoint = self.resources.get(ctx, "Endpoint", name, missing_ok=True)
         if endpoint is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from kamado.errors import ValidationError
 from kamado.services.base import Provider, RequestContext
 from kamado.services.sagemaker import models
-from kamado.services.sagemaker.listing import list_page
+from kamado.services.sagemaker.listing import list_page, page
 
 CONFIG, ENDPOINT = "EndpointConfig", "Endpoint"
 _CONFIG_ECHOED = ("ProductionVariants", "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig",
@@ -116,12 +116,9 @@ class EndpointConfigs(Provider):
                 "EndpointConfigArn": config.arn, "CreationTime": config.creation_time}
 
     def list_endpoint_configs(self, request: dict, ctx: RequestContext) -> dict:
-        items, token = list_page(self.resources, ctx, CONFIG, request)
-        out = {"EndpointConfigs": [{"EndpointConfigName": c.name, "EndpointConfigArn": c.arn,
-                                    "CreationTime": c.creation_time} for c in items]}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page("EndpointConfigs", *list_page(self.resources, ctx, CONFIG, request),
+                    lambda c: {"EndpointConfigName": c.name, "EndpointConfigArn": c.arn,
+                               "CreationTime": c.creation_time})
 
     def delete_endpoint_config(self, request: dict, ctx: RequestContext) -> dict:
         # AWS lets a config in use be deleted: the endpoint keeps running what it deployed.
@@ -191,15 +188,11 @@ class Endpoints(Provider):
         return out
 
     def list_endpoints(self, request: dict, ctx: RequestContext) -> dict:
-        items, token = list_page(self.resources, ctx, ENDPOINT, request,
-                                 status_equals=request.get("StatusEquals"))
-        out = {"Endpoints": [{"EndpointName": e.name, "EndpointArn": e.arn,
-                              "CreationTime": e.creation_time,
-                              "LastModifiedTime": e.last_modified_time,
-                              "EndpointStatus": e.status} for e in items]}
-        if token:
-            out["NextToken"] = token
-        return out
+        found = list_page(self.resources, ctx, ENDPOINT, request,
+                          status_equals=request.get("StatusEquals"))
+        return page("Endpoints", *found, lambda e: {
+            "EndpointName": e.name, "EndpointArn": e.arn, "CreationTime": e.creation_time,
+            "LastModifiedTime": e.last_modified_time, "EndpointStatus": e.status})
 
     def update_endpoint(self, request: dict, ctx: RequestContext) -> dict:
         name = request["EndpointName"]

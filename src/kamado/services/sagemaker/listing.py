@@ -24,3 +24,11 @@ def list_page(resources, ctx, type: str, request: dict, **extra):
         max_results=request.get("MaxResults") or DEFAULT_MAX_RESULTS,
         next_token=request.get("NextToken") or None,
         where=modified_between if after is not None or before is not None else None, **extra)
+
+
+def page(key: str, items, token: str | None, summary) -> dict:
+    """A List* answer: ``summary(resource)`` for each item under ``key``, and NextToken."""
+    out = {key: [summary(r) for r in items]}
+    if token:
+        out["NextToken"] = token
+    return out

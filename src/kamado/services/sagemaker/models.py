@@ -11,7 +11,7 @@ from __future__ import annotations
 from kamado.engine import artifacts
 from kamado.errors import ValidationError
 from kamado.services.base import Provider, RequestContext
-from kamado.services.sagemaker.listing import list_page
+from kamado.services.sagemaker.listing import list_page, page
 
 TYPE = "Model"
 _ECHOED = ("PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn",
@@ -112,12 +112,8 @@ class Models(Provider):
                 "CreationTime": model.creation_time}
 
     def list_models(self, request: dict, ctx: RequestContext) -> dict:
-        items, token = list_page(self.resources, ctx, TYPE, request)
-        out = {"Models": [{"ModelName": m.name, "ModelArn": m.arn,
-                           "CreationTime": m.creation_time} for m in items]}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page("Models", *list_page(self.resources, ctx, TYPE, request), lambda m: {
+            "ModelName": m.name, "ModelArn": m.arn, "CreationTime": m.creation_time})
 
     def delete_model(self, request: dict, ctx: RequestContext) -> dict:
         name = request["ModelName"]
