@@ -16,6 +16,7 @@ from kamado.engine.hosting import Hosting
 from kamado.engine.process import end_group
 from kamado.engine.scheduler import Scheduler
 from kamado.engine.transform.jobs import TransformJobs
+from kamado.engine.tuning import Tuning
 from kamado.images.registry import ImageRegistry
 from kamado.store.metrics import MetricStore
 
@@ -50,6 +51,7 @@ class Engine:
         self.transforms = TransformJobs(self)
         self._runs: dict = {}  # ARN -> a queued or running job's run, of any kind
         self._listeners: list = []
+        self.tuning = Tuning(self)
         self.started = False
 
     def job_root(self, scope: Scope, type: str, name: str) -> Path:
@@ -70,8 +72,10 @@ class Engine:
         self.transforms.recover()
         self.hosting.recover()
         self.scheduler.start()
+        self.tuning.recover()
 
     def close(self) -> None:
+        self.tuning.close()  # before the jobs: a driver must not act on jobs being abandoned
         for run in self.scheduler.close():
             run.abandon()
         self.hosting.close()

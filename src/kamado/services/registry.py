@@ -18,6 +18,7 @@ PROVIDERS: dict[str, list[str]] = {
         "kamado.services.sagemaker.experiments:Experiments",
         "kamado.services.sagemaker.tags:Tags",
         "kamado.services.sagemaker.training:TrainingJobs",
+        "kamado.services.sagemaker.tuning:TuningJobs",
         "kamado.services.sagemaker.models:Models",
         "kamado.services.sagemaker.endpoints:EndpointConfigs",
         "kamado.services.sagemaker.endpoints:Endpoints",

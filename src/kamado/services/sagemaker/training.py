@@ -53,11 +53,34 @@ class TrainingJobs(Provider):
         self.resources.register(TYPE, label="Training job", on_duplicate=_duplicate,
                                 on_missing=_missing)
         self.engine.on_finish(self._record_in_experiments)
+        self.engine.tuning.attach(self)  # a tuning job records and stops its jobs here
 
     # --- create -----------------------------------------------------------------------------------
     def create_training_job(self, request: dict, ctx: RequestContext) -> dict:
+        return {"TrainingJobArn": self.record(ctx, request)}
+
+    def record(self, ctx, request: dict, *, extra: dict | None = None) -> str:
+        """Check a CreateTrainingJob request, record the job and queue it; its ARN. A tuning
+        job records its training jobs here too, with ``extra`` (``TuningJobArn``…) in data."""
+        if not isinstance(ctx, RequestContext):  # the engine's Scope
+            ctx = RequestContext(ctx.account_id, ctx.region)
         name = request["TrainingJobName"]
         arn = ctx.arn("sagemaker", f"training-job/{name.lower()}")
+        data = self.prepare(ctx, request)
+        data.update(extra or {})
+        training.add_transition(data, "Starting", "Starting the training job")
+        with self.resources.transaction():
+            trial = self._trial_for(ctx, request.get("ExperimentConfig"))
+            self.resources.create(ctx, TYPE, name, arn, data, status="InProgress",
+                                  tags=request.get("Tags") or None)
+            if request.get("ExperimentConfig"):
+                self._create_trial_component(ctx, name, arn, data, trial)
+        self.engine.submit_training(Scope(ctx.account_id, ctx.region), name, arn)
+        return arn
+
+    def prepare(self, ctx, request: dict) -> dict:
+        """The job's stored document from its request, or the ValidationException AWS answers."""
+        name = request["TrainingJobName"]
         spec = dict(request["AlgorithmSpecification"])
         image_uri = spec.get("TrainingImage") or spec.get("AlgorithmName")
         if bool(spec.get("TrainingImage")) == bool(spec.get("AlgorithmName")):
@@ -88,15 +111,7 @@ class TrainingJobs(Provider):
         data.setdefault("EnableNetworkIsolation", False)
         data.setdefault("EnableInterContainerTrafficEncryption", False)
         data.setdefault("EnableManagedSpotTraining", False)
-        training.add_transition(data, "Starting", "Starting the training job")
-        with self.resources.transaction():
-            trial = self._trial_for(ctx, request.get("ExperimentConfig"))
-            self.resources.create(ctx, TYPE, name, arn, data, status="InProgress",
-                                  tags=request.get("Tags") or None)
-            if request.get("ExperimentConfig"):
-                self._create_trial_component(ctx, name, arn, data, trial)
-        self.engine.submit_training(Scope(ctx.account_id, ctx.region), name, arn)
-        return {"TrainingJobArn": arn}
+        return data
 
     @staticmethod
     def _metric_definitions(image, spec: dict, hyperparameters: dict) -> list[dict]:
@@ -199,7 +214,7 @@ class TrainingJobs(Provider):
         out.update(_present(
             TrainingJobName=job.name, TrainingJobArn=job.arn, TrainingJobStatus=job.status,
             SecondaryStatus=d.get("SecondaryStatus"), FailureReason=d.get("FailureReason"),
-            ModelArtifacts=d.get("ModelArtifacts"),
+            TuningJobArn=d.get("TuningJobArn"), ModelArtifacts=d.get("ModelArtifacts"),
             CreationTime=job.creation_time, TrainingStartTime=start, TrainingEndTime=end,
             LastModifiedTime=job.last_modified_time,
             SecondaryStatusTransitions=d.get("SecondaryStatusTransitions") or [],
@@ -218,11 +233,15 @@ class TrainingJobs(Provider):
 
     # --- stop / delete ----------------------------------------------------------------------------
     def stop_training_job(self, request: dict, ctx: RequestContext) -> dict:
-        name = request["TrainingJobName"]
+        self.stop(ctx, request["TrainingJobName"])
+        return {}
+
+    def stop(self, ctx, name: str) -> None:
+        """Stop a job that is in progress (a tuning job stops its training jobs here too)."""
         with self.resources.transaction():
             job = self.resources.get(ctx, TYPE, name, for_update=True)
             if job.status == "Stopping":
-                return {}
+                return
             if job.status != "InProgress":
                 raise ValidationError(f"The request was rejected because the training job is "
                                       f"in status {job.status}.")
@@ -231,7 +250,6 @@ class TrainingJobs(Provider):
         where = self.engine.stop(job.arn)
         if where == "queued":
             self.engine.end_queued(Scope(ctx.account_id, ctx.region), name)
-        return {}
 
     def delete_training_job(self, request: dict, ctx: RequestContext) -> dict:
         name = request["TrainingJobName"]
