@@ -44,8 +44,31 @@ signal.signal(signal.SIGTERM, on_term)
 if mode == "ignore-term":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
+# Tuning tests: "counter" names a file every job of a search appends to, so a job knows it is
+# the n-th; jobs after "good_jobs" report losses "bad_scale" times worse (and worse each time),
+# and the n-th job fails with "message" when n is in "fail_counts".
+scale = float(hp.get("scale", "1"))
+if "counter" in hp:
+    import fcntl
+
+    with open(hp["counter"], "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.write("job\n")
+        fh.flush()
+        fh.seek(0)
+        count = len(fh.read().split())
+    good = int(hp.get("good_jobs", "1000000"))
+    if count > good:
+        scale *= float(hp.get("bad_scale", "10")) * (count - good)
+    if str(count) in hp.get("fail_counts", "").split(","):
+        (base / "output" / "failure").write_text(hp.get("message", "failed on purpose"))
+        sys.exit(1)
+round_seconds = float(hp.get("round_seconds", "0"))
 for i in range(int(hp.get("rounds", "3"))):
-    print(f"[{i}]\ttrain-loss:{1.0 / (i + 1):.4f}\tvalidation-loss:{2.0 / (i + 1):.4f}", flush=True)
+    print(f"[{i}]\ttrain-loss:{scale / (i + 1):.4f}\tvalidation-loss:{2.0 * scale / (i + 1):.4f}",
+          flush=True)
+    if round_seconds:
+        time.sleep(round_seconds)  # one round's work
 (model / "seen.json").write_text(json.dumps(seen()))
 (base / "output" / "data" / "extra.txt").write_text("output data")
 

@@ -78,6 +78,10 @@ class TuningJobs(Provider):
         probe = tuning.child_request(d, "tuning-check", {}, builtin=image.kind == "algorithm")
         data = training.prepare(ctx, probe)
         metrics = [m["Name"] for m in data["AlgorithmSpecification"]["MetricDefinitions"]]
+        if image.kind == "algorithm":  # a built-in algorithm's objective is one it can emit
+            known = {m["Name"] for m in image.metric_definitions(None)}
+            known |= {m["Name"] for m in spec.get("MetricDefinitions") or []}
+            metrics = [m for m in metrics if m in known]
         if d.objective_name not in metrics:
             where = f"definition {d.name}: " if d.name else ""
             raise ValidationError(f"{where}The objective metric {d.objective_name} is not one of "
