@@ -136,7 +136,7 @@ class Search:
         if step in handle.storage.get_trial(handle._trial_id).intermediate_values:
             return False
         handle.report(value, step)
-        return handle.should_prune()
+        return bool(handle.should_prune())  # numpy bools from some pruners
 
     def tell(self, trial: int, state: str, value: float | None = None) -> None:
         """A job's outcome: "Complete" with its objective, "Pruned" (stopped early; its last
