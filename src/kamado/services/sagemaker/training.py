@@ -11,7 +11,7 @@ from kamado.engine.engine import Scope
 from kamado.engine.joblog import MetricRule
 from kamado.errors import ResourceNotFound, ValidationError
 from kamado.services.base import Provider, RequestContext
-from kamado.services.sagemaker import experiments
+from kamado.services.sagemaker import experiments, lifecycle
 from kamado.services.sagemaker.listing import list_page
 from kamado.store.types import now
 
@@ -238,27 +238,17 @@ class TrainingJobs(Provider):
 
     def stop(self, ctx, name: str) -> None:
         """Stop a job that is in progress (a tuning job stops its training jobs here too)."""
-        with self.resources.transaction():
-            job = self.resources.get(ctx, TYPE, name, for_update=True)
-            if job.status == "Stopping":
-                return
-            if job.status != "InProgress":
-                raise ValidationError(f"The request was rejected because the training job is "
-                                      f"in status {job.status}.")
-            self.resources.update(ctx, TYPE, name, lambda d: training.add_transition(
-                d, "Stopping"), status="Stopping")
+        job = lifecycle.begin_stop(self.resources, ctx, TYPE, name, "training job",
+                                   lambda d: training.add_transition(d, "Stopping"))
+        if job is None:
+            return
         where = self.engine.stop(job.arn)
         if where == "queued":
             self.engine.end_queued(Scope(ctx.account_id, ctx.region), name)
 
     def delete_training_job(self, request: dict, ctx: RequestContext) -> dict:
         name = request["TrainingJobName"]
-        with self.resources.transaction():
-            job = self.resources.get(ctx, TYPE, name, for_update=True)
-            if job.status not in training.TERMINAL:
-                raise ValidationError(f"Training job {name} is {job.status}; only a job that "
-                                      "is Completed, Failed or Stopped can be deleted.")
-            self.resources.delete(ctx, TYPE, name)
+        job = lifecycle.delete_ended(self.resources, ctx, TYPE, name, "training job")
         self.engine.metrics.delete(job.arn)
         self.engine.remove_job_dir(Scope(ctx.account_id, ctx.region), TYPE, name)
         return {}

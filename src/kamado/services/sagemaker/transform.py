@@ -13,6 +13,7 @@ from kamado.engine.transform.processing import DataProcessing
 from kamado.engine.transform.run import DEFAULT_PAYLOAD_MB, TYPE
 from kamado.errors import ValidationError
 from kamado.services.base import Provider, RequestContext
+from kamado.services.sagemaker import lifecycle
 from kamado.services.sagemaker.listing import list_page
 from kamado.services.sagemaker.models import model_arn
 from kamado.storage.uri import is_s3
@@ -124,14 +125,9 @@ class TransformJobs(Provider):
 
     def stop_transform_job(self, request: dict, ctx: RequestContext) -> dict:
         name = request["TransformJobName"]
-        with self.resources.transaction():
-            job = self.resources.get(ctx, TYPE, name, for_update=True)
-            if job.status == "Stopping":
-                return {}
-            if job.status != "InProgress":
-                raise ValidationError(f"The request was rejected because the transform job is "
-                                      f"in status {job.status}.")
-            self.resources.update(ctx, TYPE, name, status="Stopping")
+        job = lifecycle.begin_stop(self.resources, ctx, TYPE, name, "transform job")
+        if job is None:
+            return {}
         if self.engine.stop(job.arn) == "queued":
             self.engine.transforms.end(Scope(ctx.account_id, ctx.region), name, "Stopped")
         return {}
