@@ -70,14 +70,14 @@ def child_name(tuning_name: str, index: int, arn: str) -> str:
     return f"{tuning_name}-{index:03d}-{digest}"
 
 
-def child_request(d: Definition, name: str, tuned: dict[str, str], builtin: bool) -> dict:
+def child_request(d: Definition, name: str, tuned: dict[str, str]) -> dict:
     spec = d.request
     algorithm = {k: v for k, v in spec["AlgorithmSpecification"].items()
                  if k in ("TrainingImage", "AlgorithmName", "TrainingInputMode",
                           "MetricDefinitions")}
     hyperparameters = {**d.static, **tuned}
-    if builtin:  # the built-in algorithms emit the metric they are tuned on
-        hyperparameters.setdefault("_tuning_objective_metric", d.objective_name)
+    # As SageMaker passes it: the built-in algorithms emit the metric they are tuned on.
+    hyperparameters.setdefault("_tuning_objective_metric", d.objective_name)
     request = {"TrainingJobName": name, "AlgorithmSpecification": algorithm,
                "RoleArn": spec["RoleArn"], "HyperParameters": hyperparameters,
                "OutputDataConfig": spec["OutputDataConfig"],
@@ -330,10 +330,7 @@ class TuningRun:
     def _start_child(self, d: Definition, trial: int, tuned: dict[str, str]) -> None:
         self.count += 1
         name = child_name(self.name, self.count, self.arn)
-        spec = d.request["AlgorithmSpecification"]
-        image = self.engine.images.resolve(spec.get("TrainingImage") or spec.get("AlgorithmName"),
-                                           self.scope.region)
-        request = child_request(d, name, tuned, builtin=image.kind == "algorithm")
+        request = child_request(d, name, tuned)
         extra = {"TuningJobArn": self.arn,
                  "_tuning": {"Trial": trial, "Definition": d.name, "Tuned": tuned}}
         try:

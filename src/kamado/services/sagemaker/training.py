@@ -88,7 +88,7 @@ class TrainingJobs(Provider):
                                   "AlgorithmSpecification.AlgorithmName must be specified.")
         image = self.engine.images.resolve(image_uri, ctx.region)
         hyperparameters = request.get("HyperParameters") or {}
-        spec["MetricDefinitions"] = self._metric_definitions(image, spec, hyperparameters)
+        spec["MetricDefinitions"] = self.metric_definitions(image, spec, hyperparameters)
         self._check_channels(request, spec)
         stopping = dict(request.get("StoppingCondition") or {})
         stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
@@ -102,6 +102,7 @@ class TrainingJobs(Provider):
             checkpoint = {**checkpoint, "LocalPath": "/opt/ml/checkpoints/"}
         output = dict(request["OutputDataConfig"])
         output.setdefault("CompressionType", "GZIP")
+        output.setdefault("KmsKeyId", "")  # AWS answers "" when none was given; SDK 2.x reads it
 
         data = {k: request[k] for k in _ECHOED if k in request}
         data.update(TrainingJobName=name, AlgorithmSpecification=spec,
@@ -114,7 +115,7 @@ class TrainingJobs(Provider):
         return data
 
     @staticmethod
-    def _metric_definitions(image, spec: dict, hyperparameters: dict) -> list[dict]:
+    def metric_definitions(image, spec: dict, hyperparameters: dict) -> list[dict]:
         """The user's definitions, after the ones SageMaker fills in for a built-in algorithm
         (a user's definition of the same name replaces the built-in one)."""
         script_mode = "sagemaker_program" in hyperparameters

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from kamado.engine import tuning
 from kamado.engine.engine import Scope
-from kamado.errors import ResourceInUse, ResourceNotFound, ValidationError
+from kamado.errors import AwsError, ResourceInUse, ResourceNotFound, ValidationError
 from kamado.services.base import Provider, RequestContext
+from kamado.services.sagemaker import lifecycle
 from kamado.services.sagemaker.listing import list_page, page
 from kamado.store import paging
 from kamado.tuning import progress
@@ -75,7 +76,7 @@ class TuningJobs(Provider):
             raise ValidationError("Each training job definition's AlgorithmSpecification needs "
                                   "a TrainingImage or an AlgorithmName.")
         image = self.engine.images.resolve(uri, ctx.region)
-        probe = tuning.child_request(d, "tuning-check", {}, builtin=image.kind == "algorithm")
+        probe = tuning.child_request(d, "tuning-check", {})
         data = training.prepare(ctx, probe)
         metrics = [m["Name"] for m in data["AlgorithmSpecification"]["MetricDefinitions"]]
         if image.kind == "algorithm":  # a built-in algorithm's objective is one it can emit
@@ -134,6 +135,7 @@ class TuningJobs(Provider):
             "NumberOfTrainingJobsObjectiveNotImproving": progress.not_improving(values,
                                                                                 plan.maximize)})
         out = {k: d[k] for k in _ECHOED if k in d}
+        self._as_described(ctx, plan, out)
         best = progress.best(kids)
         overall = None
         if d.get("_Priors"):
@@ -155,6 +157,39 @@ class TuningJobs(Provider):
             FailureReason=d.get("FailureReason"), TuningJobCompletionDetails=details,
             ConsumedResources={"RuntimeInSeconds": tuning.runtime_seconds(job)}))
         return out
+
+    def _as_described(self, ctx, plan, out: dict) -> None:
+        """What SageMaker adds to the definitions it echoes, and SDK 2.x's
+        ``HyperparameterTuner.attach`` reads: ``_tuning_objective_metric`` among the static
+        hyperparameters, the metric definitions the training jobs get (a built-in
+        algorithm's own included), and a ResourceConfig when the request gave a single-instance
+        HyperParameterTuningResourceConfig (as SDK 2.x sends it)."""
+        single = "TrainingJobDefinition" in out
+        key = "TrainingJobDefinition" if single else "TrainingJobDefinitions"
+        specs = [out[key]] if single else list(out.get(key) or [])
+        if not specs:
+            return
+        described = []
+        for spec, d in zip(specs, plan.definitions):
+            static = {**(spec.get("StaticHyperParameters") or {})}
+            static.setdefault("_tuning_objective_metric", d.objective_name)
+            algorithm = dict(spec["AlgorithmSpecification"])
+            try:
+                image = self.engine.images.resolve(
+                    algorithm.get("TrainingImage") or algorithm.get("AlgorithmName"), ctx.region)
+                algorithm["MetricDefinitions"] = self.engine.tuning.training.metric_definitions(
+                    image, algorithm, static)
+            except AwsError:  # the image went away since: the definitions as given
+                algorithm.setdefault("MetricDefinitions", [])
+            extra = {}
+            hpo = spec.get("HyperParameterTuningResourceConfig") or {}
+            if "ResourceConfig" not in spec and "InstanceType" in hpo:
+                extra["ResourceConfig"] = {
+                    k: hpo[k] for k in ("InstanceType", "InstanceCount", "VolumeSizeInGB",
+                                        "VolumeKmsKeyId") if k in hpo}
+            described.append({**spec, "StaticHyperParameters": static,
+                              "AlgorithmSpecification": algorithm, **extra})
+        out[key] = described[0] if single else described
 
     @staticmethod
     def _tuning_name(child) -> str:
@@ -207,24 +242,13 @@ class TuningJobs(Provider):
 
     # --- stop / delete --------------------------------------------------------------------------
     def stop_hyper_parameter_tuning_job(self, request: dict, ctx: RequestContext) -> dict:
-        name = request["HyperParameterTuningJobName"]
-        with self.resources.transaction():
-            job = self.resources.get(ctx, TYPE, name, for_update=True)
-            if job.status == "Stopping":
-                return {}
-            if job.status != "InProgress":
-                raise ValidationError(f"The request was rejected because the tuning job is in "
-                                      f"status {job.status}.")
-            self.resources.update(ctx, TYPE, name, lambda d: d, status="Stopping")
-        self.engine.tuning.wake(job.arn)
+        job = lifecycle.begin_stop(self.resources, ctx, TYPE,
+                                   request["HyperParameterTuningJobName"], "tuning job")
+        if job is not None:
+            self.engine.tuning.wake(job.arn)
         return {}
 
     def delete_hyper_parameter_tuning_job(self, request: dict, ctx: RequestContext) -> dict:
-        name = request["HyperParameterTuningJobName"]
-        with self.resources.transaction():
-            job = self.resources.get(ctx, TYPE, name, for_update=True)
-            if job.status not in tuning.TERMINAL:
-                raise ValidationError(f"Tuning job {name} is {job.status}; only a tuning job "
-                                      "that is Completed, Failed or Stopped can be deleted.")
-            self.resources.delete(ctx, TYPE, name)
+        lifecycle.delete_ended(self.resources, ctx, TYPE, request["HyperParameterTuningJobName"],
+                               "tuning job")
         return {}
