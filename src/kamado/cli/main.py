@@ -186,6 +186,27 @@ def wait(job: str = typer.Argument(..., help="training job name"),
     wait_for(_load(home), endpoint_url, job, timeout)
 
 
+@app.command()
+def tuning(job: Optional[str] = typer.Argument(None, help="tuning job name (default: list them)"),
+           watch: bool = typer.Option(False, "-w", "--watch",
+                                      help="redraw until the job (without JOB: every job) ends"),
+           top: int = typer.Option(20, help="with JOB: at most this many training jobs, best "
+                                            "first (0: all)"),
+           status: Optional[str] = typer.Option(None, help="without JOB: only tuning jobs in "
+                                                           "this status (e.g. InProgress)"),
+           limit: int = typer.Option(50, help="without JOB: at most this many, newest first"),
+           home: Optional[Path] = HomeOption, endpoint_url: Optional[str] = EndpointOption) -> None:
+    """A hyperparameter tuning job: status, counters, best job, its training jobs best first and
+    the objective over time; without JOB, every tuning job. With --watch and JOB, exit 0
+    Completed, 1 Failed, 2 Stopped."""
+    from kamado.cli.tuning import list_tuning_jobs, show_job
+
+    if job is None:
+        list_tuning_jobs(_load(home), endpoint_url, status, limit, watch)
+    else:
+        show_job(_load(home), endpoint_url, job, watch, top)
+
+
 images_app = typer.Typer(help="Images a TrainingImage can name: built-ins and your own.",
                          invoke_without_command=True)
 app.add_typer(images_app, name="images")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,12 +53,29 @@ class Engine:
         self._runs: dict = {}  # ARN -> a queued or running job's run, of any kind
         self._listeners: list = []
         self.tuning = Tuning(self)
+        self._cpu_lock = threading.Lock()
+        self._cpu_next = 0
         self.started = False
 
     def job_root(self, scope: Scope, type: str, name: str) -> Path:
         root = self.platform.config.home / "jobs" / f"{scope.account_id}-{scope.region}" / type / name
         root.mkdir(parents=True, exist_ok=True)
         return root
+
+    def cpu_share(self, hosts: int = 1) -> list[int]:
+        """The CPUs one host of a job starting now may use: the machine divided among the jobs
+        running, or that tuning jobs will keep running (each SageMaker job has its instance's
+        cores to itself; here concurrent jobs that each took every core would only contend).
+        Successive jobs get successive CPUs."""
+        try:
+            cpus = sorted(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux: no pinning
+            return []
+        running = max(1, len(self.scheduler.active()), self.tuning.demand()) * max(1, hosts)
+        share = max(1, len(cpus) // running)
+        with self._cpu_lock:
+            start, self._cpu_next = self._cpu_next, self._cpu_next + share
+        return [cpus[(start + i) % len(cpus)] for i in range(share)]
 
     def remove_job_dir(self, scope: Scope, type: str, name: str) -> None:
         shutil.rmtree(self.job_root(scope, type, name), ignore_errors=True)

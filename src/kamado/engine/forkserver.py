@@ -79,6 +79,8 @@ def _child(request: dict, fds: list[int], sock: socket.socket, wakeup: int) -> N
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()
+        if request.get("cpus"):
+            os.sched_setaffinity(0, set(request["cpus"]))
         devnull = os.open(os.devnull, os.O_RDONLY)
         for target, fd in ((0, devnull), (1, fds[0]), (2, fds[1])):
             os.dup2(fd, target)
@@ -276,7 +278,8 @@ class ForkServer:
         self._running.clear()
 
     def start(self, module: str, args: Sequence[str], *, env: dict[str, str], cwd: Path | str,
-              sink: LineSink, timeout: float = 60.0) -> ForkedProcess:
+              sink: LineSink, timeout: float = 60.0,
+              cpus: Sequence[int] | None = None) -> ForkedProcess:
         if not self.ready.wait(timeout) or not self.alive:
             raise Unavailable("the fork server is not running")
         process = ForkedProcess(self)
@@ -287,7 +290,8 @@ class ForkServer:
                 request_id = next(self._ids)
                 self._pending[request_id] = process
                 message = json.dumps({"id": request_id, "module": module, "args": list(args),
-                                      "env": env, "cwd": str(cwd)}).encode()
+                                      "env": env, "cwd": str(cwd),
+                                      "cpus": list(cpus or ())}).encode()
                 try:
                     socket.send_fds(self.sock, [message], [out_w, err_w])
                 except OSError as exc:
@@ -341,7 +345,7 @@ class ForkServers:
             return server
 
     def start(self, image, argv: Sequence[str], *, env: dict[str, str], cwd: Path | str,
-              sink: LineSink) -> JobProcess | None:
+              sink: LineSink, cpus: Sequence[int] | None = None) -> JobProcess | None:
         """The program forked from the image's server; None when it has to start afresh."""
         program = tuple(argv[:3])
         if (program[:2] != (sys.executable, "-m") or len(program) != 3
@@ -353,7 +357,7 @@ class ForkServers:
         if server is None:
             return None
         try:
-            return server.start(program[2], argv[3:], env=env, cwd=cwd, sink=sink)
+            return server.start(program[2], argv[3:], env=env, cwd=cwd, sink=sink, cpus=cpus)
         except Unavailable as exc:
             log.warning("starting %s without its fork server: %s", image.name, exc)
             return None

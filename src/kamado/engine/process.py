@@ -40,6 +40,14 @@ def end_group(pid: int, started: str | None) -> bool:
     return True
 
 
+def pin(pid: int, cpus: Sequence[int]) -> None:
+    """Let a program run only on ``cpus`` (its threads, started later, inherit that)."""
+    try:
+        os.sched_setaffinity(pid, set(cpus))
+    except (AttributeError, OSError):  # not on Linux, or the program already ended
+        pass
+
+
 class JobProcess:
     """A running program: its output pumped line by line into ``sink``, its group signalled.
     Subclasses say how it started and how its exit status is learnt."""
@@ -95,11 +103,13 @@ class SpawnedProcess(JobProcess):
     """A program started the ordinary way: a new process running ``argv``."""
 
     def __init__(self, argv: Sequence[str], *, env: dict[str, str], cwd: Path | str,
-                 sink: LineSink) -> None:
+                 sink: LineSink, cpus: Sequence[int] | None = None) -> None:
         self.proc = subprocess.Popen(
             list(argv), env=env, cwd=str(cwd), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self.pid = self.proc.pid
+        if cpus:  # a fresh interpreter starts no threads before this lands
+            pin(self.pid, cpus)
         self.started = start_time(self.pid)
         self._read(self.proc.stdout, self.proc.stderr, sink)
 

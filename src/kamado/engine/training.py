@@ -329,11 +329,12 @@ class TrainingRun:
         variables = self._environment(data, host)
         argv = self._command(data, host, variables)
         cwd = self.image.cwd or host.env.base
+        cpus = self.engine.cpu_share(len(self.hosts))
         try:
             host.process = (self.engine.forks.start(self.image, argv, env=variables, cwd=cwd,
-                                                    sink=host.joblog.line)
+                                                    sink=host.joblog.line, cpus=cpus)
                             or SpawnedProcess(argv, env=variables, cwd=cwd,
-                                              sink=host.joblog.line))
+                                              sink=host.joblog.line, cpus=cpus))
         except OSError as exc:
             raise Outcome("Failed", f"ClientError: Cannot start the image's program "
                                     f"{argv[0]}: {exc.strerror}") from None

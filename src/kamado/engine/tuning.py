@@ -113,6 +113,12 @@ class Tuning:
             run = self._runs[arn] = TuningRun(self, scope, name, arn)
         run.thread.start()
 
+    def demand(self) -> int:
+        """How many training jobs the tuning jobs in progress mean to run at once."""
+        with self._lock:
+            runs = list(self._runs.values())
+        return sum(run.plan.max_parallel for run in runs if getattr(run, "plan", None))
+
     def wake(self, arn: str) -> None:
         run = self._runs.get(arn)
         if run is not None:

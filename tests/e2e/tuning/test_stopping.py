@@ -104,6 +104,9 @@ def test_a_search_whose_jobs_all_fail_fails_with_their_reason(sm, tmp_path):
     assert "bad input column" in job["FailureReason"]
     assert job["TrainingJobStatusCounters"]["NonRetryableError"] == 3
     assert job["ObjectiveStatusCounters"]["Failed"] == 3
+    # jobs that returned no objective are not listed when sorting by it, as AWS documents
+    assert training_jobs(sm, "failing", SortBy="FinalObjectiveMetricValue") == []
+    assert len(training_jobs(sm, "failing")) == 3
 
 
 def test_stopping_a_tuning_job_stops_its_training_jobs(sm, tmp_path):

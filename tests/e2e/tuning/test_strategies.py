@@ -27,9 +27,13 @@ def test_bayesian_search_runs_real_training_jobs(sm):
     assert job["ConsumedResources"]["RuntimeInSeconds"] >= 0
     assert "HyperParameterTuningEndTime" in job
 
-    children = training_jobs(sm, "bayes", SortBy="FinalObjectiveMetricValue")
+    children = training_jobs(sm, "bayes", SortBy="FinalObjectiveMetricValue",
+                             SortOrder="Descending")
     values = [c["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for c in children]
     assert len(children) == 5 and values == sorted(values, reverse=True)
+    ascending = training_jobs(sm, "bayes", SortBy="FinalObjectiveMetricValue")  # AWS's default
+    assert [c["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for c in ascending] == \
+        sorted(values)
     assert all(0.9 < v <= 1.0 for v in values)  # AUC of a real booster on breast cancer
     best = job["BestTrainingJob"]
     assert best["TrainingJobName"] == children[0]["TrainingJobName"]

@@ -41,10 +41,20 @@ _USER_ERRORS = re.compile(r"label|base_score|num_class|Number of columns does no
                           r"qid must be sorted|weight", re.IGNORECASE)
 
 
+def _cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _xgboost_params(hp: dict, native_metrics: list[str]) -> dict:
     import xgboost as xgb
 
     params = {k: v for k, v in hp.items() if k not in _NOT_PARAMS}
+    # The CPUs this job may run on (the engine gives concurrent jobs their share of the
+    # machine, as each SageMaker job has its instance's): more threads only contend.
+    params.setdefault("nthread", _cpus())
     if params.get("objective") == "reg:linear":
         params["objective"] = "reg:squarederror"  # the old name, gone from XGBoost 2
     if params.get("tree_method") == "gpu_hist":
@@ -145,7 +155,7 @@ def _matrices(train: Dataset, valid: Dataset | None):
     def matrix(d: Dataset) -> xgb.DMatrix:
         if d.qid is not None and np.any(np.diff(d.qid) < 0):
             raise ClientError("LibSVM qid values must be sorted (rows of a query together).")
-        return xgb.DMatrix(d.X, label=d.y, weight=d.w, qid=d.qid, nthread=-1)
+        return xgb.DMatrix(d.X, label=d.y, weight=d.w, qid=d.qid, nthread=_cpus())
 
     return matrix(train), None if valid is None else matrix(valid)
 

@@ -218,12 +218,11 @@ class TuningJobs(Provider):
         if request.get("StatusEquals"):
             kids = [c for c in kids if c.status == request["StatusEquals"]]
         sort_by = request.get("SortBy") or "Name"
-        descending = (request.get("SortOrder") or "Descending") == "Descending"
+        descending = (request.get("SortOrder") or "Ascending") == "Descending"
         if sort_by == "FinalObjectiveMetricValue":
-            # Jobs without an objective value come last whichever the order.
-            scored = sorted((c for c in kids if c.objective is not None),
-                            key=lambda c: c.objective, reverse=descending)
-            kids = scored + [c for c in kids if c.objective is None]
+            # As AWS documents: jobs that returned no objective value are not listed.
+            kids = sorted((c for c in kids if c.objective is not None),
+                          key=lambda c: c.objective, reverse=descending)
         else:
             kids = sorted(kids, key=_SORTS[sort_by], reverse=descending)
         scope = f"tuning-children:{job.arn}:{sort_by}:{descending}"
