@@ -178,6 +178,7 @@ class TuningRun:
         except Exception as exc:  # noqa: BLE001 - kamado's own failure, reported as AWS does
             log.exception("tuning job %s failed inside kamado", self.name)
             if not self.closing:
+                self._abandon_children()
                 self._finish("Failed", f"InternalServerError: {type(exc).__name__}: {exc}")
         finally:
             with self.tuning._lock:
@@ -229,6 +230,14 @@ class TuningRun:
         timeout = 0.02 if pending else (WATCH_POLL if watching and running else IDLE_POLL)
         self.wake.wait(timeout)
         self.wake.clear()
+
+    def _abandon_children(self) -> None:
+        """A driver that failed stops its training jobs rather than leave them unwatched."""
+        try:
+            job = self.job()
+            self._stop_all(children(self.platform, self.metrics, self.scope, job))
+        except Exception:  # noqa: BLE001 - already failing; the reason is logged above
+            log.exception("could not stop the training jobs of %s", self.name)
 
     # --- resuming -------------------------------------------------------------------------------
     def _priors(self, job) -> list[Record]:
