@@ -104,9 +104,9 @@ def test_unknown_operation_is_named(server):
 
 def test_unimplemented_operation_is_named(sm):
     with pytest.raises(ClientError) as e:
-        sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="not-yet")
+        sm.describe_cluster(ClusterName="not-yet")  # HyperPod clusters: not served
     assert code_of(e) == "NotImplemented"
-    assert "DescribeHyperParameterTuningJob" in e.value.response["Error"]["Message"]
+    assert "DescribeCluster" in e.value.response["Error"]["Message"]
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 
