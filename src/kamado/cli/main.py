@@ -207,6 +207,10 @@ def tuning(job: Optional[str] = typer.Argument(None, help="tuning job name (defa
         show_job(_load(home), endpoint_url, job, watch, top)
 
 
+from kamado.cli.models import models_app  # noqa: E402 - kamado models [GROUP | approve | reject]
+
+app.add_typer(models_app, name="models")
+
 images_app = typer.Typer(help="Images a TrainingImage can name: built-ins and your own.",
                          invoke_without_command=True)
 app.add_typer(images_app, name="images")

@@ -23,6 +23,8 @@ PROVIDERS: dict[str, list[str]] = {
         "kamado.services.sagemaker.endpoints:EndpointConfigs",
         "kamado.services.sagemaker.endpoints:Endpoints",
         "kamado.services.sagemaker.transform:TransformJobs",
+        "kamado.services.sagemaker.registry:ModelRegistry",
+        "kamado.services.sagemaker.modelcards:ModelCards",
     ],
     "sagemaker-runtime": ["kamado.services.runtime.provider:Runtime"],
     "s3": ["kamado.services.s3.provider:S3"],

@@ -12,6 +12,7 @@ from kamado.engine import artifacts
 from kamado.errors import ValidationError
 from kamado.services.base import Provider, RequestContext
 from kamado.services.sagemaker.listing import list_page, page
+from kamado.services.sagemaker.registry import deployable
 
 TYPE = "Model"
 _ECHOED = ("PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn",
@@ -28,6 +29,14 @@ def _missing(name: str, arn: str) -> ValidationError:
 
 def _duplicate(name: str, arn: str) -> ValidationError:
     return ValidationError(f'Cannot create already existing model "{arn}".')
+
+
+def _as_given(container: dict) -> dict:
+    """A container as its CreateModel request gave it (one resolved from a model package
+    shows its ModelPackageName, not the image and model data kamado deploys for it)."""
+    if "_Given" in container:
+        return {"Mode": container.get("Mode", "SingleModel"), **container["_Given"]}
+    return container
 
 
 def containers_of(model_data: dict) -> list[dict]:
@@ -59,24 +68,48 @@ class Models(Provider):
                                   "specified.")
         if containers and len(containers) > 15:
             raise ValidationError("An inference pipeline has at most 15 containers.")
+        resolved = []
         for i, container in enumerate(containers or [primary]):
-            self._check_container(ctx, container, f"Containers.{i + 1}" if containers else
-                                  "PrimaryContainer", pipeline=bool(containers))
+            where = f"Containers.{i + 1}" if containers else "PrimaryContainer"
+            container = self._from_package(ctx, container, where)
+            self._check_container(ctx, container, where, pipeline=bool(containers))
+            resolved.append({"Mode": "SingleModel", **container})
         data = {k: request[k] for k in _ECHOED if k in request}
         if primary:
-            data["PrimaryContainer"] = {"Mode": "SingleModel", **primary}
+            data["PrimaryContainer"] = resolved[0]
         else:
-            data["Containers"] = [{"Mode": "SingleModel", **c} for c in containers]
+            data["Containers"] = resolved
         data.setdefault("EnableNetworkIsolation", False)
         arn = model_arn(ctx, name)
         self.resources.create(ctx, TYPE, name, arn, data, tags=request.get("Tags") or None)
         return {"ModelArn": arn}
 
+    def _from_package(self, ctx: RequestContext, container: dict, where: str) -> dict:
+        """A container that names a model package, with the image, model data and environment
+        of the package's inference specification; the request's own container is kept under
+        ``_Given`` for DescribeModel. Any other container as it is."""
+        if not container.get("ModelPackageName"):
+            return container
+        if container.get("Image") or container.get("ModelDataUrl"):
+            raise ValidationError(f"{where}: give either ModelPackageName or Image and "
+                                  "ModelDataUrl, not both.")
+        arn, spec = deployable(self.resources, ctx, container["ModelPackageName"],
+                               container.get("InferenceSpecificationName"))
+        if len(spec["Containers"]) != 1:
+            raise ValidationError(f"{where}.ModelPackageName: model package {arn} has "
+                                  f"{len(spec['Containers'])} containers; kamado deploys model "
+                                  "packages of one container only (not served yet).")
+        package = spec["Containers"][0]
+        resolved = {**container, "Image": package["Image"],
+                    "Environment": {**(package.get("Environment") or {}),
+                                    **(container.get("Environment") or {})},
+                    "_Given": dict(container)}
+        if package.get("ModelDataUrl"):
+            resolved["ModelDataUrl"] = package["ModelDataUrl"]
+        return resolved
+
     def _check_container(self, ctx: RequestContext, container: dict, where: str,
                          pipeline: bool) -> None:
-        if container.get("ModelPackageName"):
-            raise ValidationError(f"{where}.ModelPackageName: the model registry is not served "
-                                  "yet; give Image and ModelDataUrl.")
         if not container.get("Image"):
             raise ValidationError(f"{where}.Image is required.")
         image = self.images.resolve(container["Image"], ctx.region)
@@ -107,8 +140,12 @@ class Models(Provider):
 
     def describe_model(self, request: dict, ctx: RequestContext) -> dict:
         model = self.get(ctx, request["ModelName"])
-        return {**{k: model.data[k] for k in _ECHOED if k in model.data},
-                "ModelName": model.name, "ModelArn": model.arn,
+        out = {k: model.data[k] for k in _ECHOED if k in model.data}
+        if "PrimaryContainer" in out:
+            out["PrimaryContainer"] = _as_given(out["PrimaryContainer"])
+        if "Containers" in out:
+            out["Containers"] = [_as_given(c) for c in out["Containers"]]
+        return {**out, "ModelName": model.name, "ModelArn": model.arn,
                 "CreationTime": model.creation_time}
 
     def list_models(self, request: dict, ctx: RequestContext) -> dict:
