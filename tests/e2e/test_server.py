@@ -108,7 +108,7 @@ def test_cli_version_ops_config_credentials(tmp_path):
     assert re.search(r"sagemaker\s+│\s+json\s+│\s+\d+", ops)
     detail = kamado("ops", "sagemaker", env=env)
     assert "CreateExperiment" in detail and "CreateTrainingJob" in detail and "CreateEndpoint" in detail
-    assert "CreateHyperParameterTuningJob" not in detail
+    assert "CreateHyperParameterTuningJob" in detail and "CreateCluster" not in detail
     cfg = kamado("config", env=env)
     assert re.search(r"account_id\s+│\s+123456789012\s+│\s+env", cfg)
     creds = kamado("credentials", env=env)
