@@ -15,7 +15,8 @@ from kamado.store.tables import metadata, resources as res_t
 from kamado.store.types import decode_value, encode_value, escape_nul, unescape_nul
 from tests.conftest_store import ctx, db, db_url, resources  # noqa: F401
 
-TABLES = {"resources", "tags", "associations", "log_groups", "log_streams", "log_events", "metric_points"}
+TABLES = {"resources", "tags", "associations", "log_groups", "log_streams", "log_events", "metric_points",
+          "final_metrics"}
 
 
 def table_names(database: Database) -> set[str]:
@@ -29,7 +30,7 @@ def test_upgrade_creates_the_schema_on_an_empty_database(db_url):
         assert not TABLES & table_names(database)
         database.upgrade()
         assert TABLES <= table_names(database)
-        assert database.current_revision() == database.head_revision() == "0002"
+        assert database.current_revision() == database.head_revision() == "0003"
     finally:
         database.close()
 
@@ -37,7 +38,7 @@ def test_upgrade_creates_the_schema_on_an_empty_database(db_url):
 def test_upgrading_twice_is_a_no_op(db, resources, ctx):
     resources.create(ctx, "Experiment", "kept", "arn:kept", {"n": 1})
     db.upgrade()
-    assert db.current_revision() == "0002"
+    assert db.current_revision() == "0003"
     assert resources.get(ctx, "Experiment", "kept").data == {"n": 1}
 
 

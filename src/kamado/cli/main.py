@@ -207,6 +207,47 @@ def tuning(job: Optional[str] = typer.Argument(None, help="tuning job name (defa
         show_job(_load(home), endpoint_url, job, watch, top)
 
 
+@app.command()
+def experiments(name: Optional[str] = typer.Argument(None, help="experiment name (default: list "
+                                                                "them)"),
+                sort: Optional[str] = typer.Option(None, help="with NAME: order runs by this "
+                                                              "metric's final value, best first"),
+                minimize: list[str] = typer.Option([], "--minimize",
+                                                   help="metric where lower is better"),
+                maximize: list[str] = typer.Option([], "--maximize",
+                                                   help="metric where higher is better"),
+                all_params: bool = typer.Option(False, "--all-params",
+                                                help="with NAME: SageMaker.* parameters too"),
+                limit: int = typer.Option(100, help="without NAME: at most this many, newest "
+                                                    "first"),
+                home: Optional[Path] = HomeOption,
+                endpoint_url: Optional[str] = EndpointOption) -> None:
+    """Experiments with their trial and run counts; with NAME, its runs side by side:
+    parameters and each metric's final and average value, the best of each marked."""
+    from kamado.cli.experiments import list_experiments, show_experiment
+
+    if name is None:
+        list_experiments(_load(home), endpoint_url, limit)
+    else:
+        show_experiment(_load(home), endpoint_url, name, sort, minimize, maximize, all_params)
+
+
+@app.command()
+def lineage(arn: str = typer.Argument(..., help="a lineage entity's ARN, or an endpoint's, "
+                                                 "model package's or training job's"),
+            direction: str = typer.Option("Ascendants", help="Ascendants (where it came "
+                                                             "from), Descendants or Both"),
+            depth: int = typer.Option(10, help="at most this many associations away (1-10)"),
+            home: Optional[Path] = HomeOption,
+            endpoint_url: Optional[str] = EndpointOption) -> None:
+    """The lineage of ARN as a tree: an endpoint's deployment, model, training job and data."""
+    from kamado.cli.lineage import show_lineage
+
+    if direction not in ("Ascendants", "Descendants", "Both"):
+        raise typer.BadParameter("--direction is Ascendants, Descendants or Both")
+    show_lineage(_load(home), endpoint_url, arn, direction, depth)
+
+
 from kamado.cli.models import models_app  # noqa: E402 - kamado models [GROUP | approve | reject]
 
 app.add_typer(models_app, name="models")

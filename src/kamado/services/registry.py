@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 PROVIDERS: dict[str, list[str]] = {
     "sagemaker": [
+        "kamado.services.sagemaker.search:Search",  # first: it serves Search for every family
         "kamado.services.sagemaker.experiments:Experiments",
         "kamado.services.sagemaker.tags:Tags",
         "kamado.services.sagemaker.training:TrainingJobs",
@@ -27,6 +28,7 @@ PROVIDERS: dict[str, list[str]] = {
         "kamado.services.sagemaker.modelcards:ModelCards",
     ],
     "sagemaker-runtime": ["kamado.services.runtime.provider:Runtime"],
+    "sagemaker-metrics": ["kamado.services.sagemaker_metrics.provider:Metrics"],
     "s3": ["kamado.services.s3.provider:S3"],
     "sts": ["kamado.services.sts.provider:Sts"],
     "iam": ["kamado.services.iam.provider:Iam"],

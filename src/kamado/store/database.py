@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
+from kamado.store.types import parse_integer, parse_number
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 # Any fixed number: Postgres advisory lock that makes concurrent upgrades take turns.
@@ -56,6 +58,9 @@ class Database:
         def _on_connect(dbapi_conn, _record):
             # Take transaction control away from the sqlite3 module; _on_begin issues BEGIN.
             dbapi_conn.isolation_level = None
+            # Search compares hyperparameters (text) as numbers; Postgres does it with a regex.
+            dbapi_conn.create_function("kamado_number", 1, parse_number, deterministic=True)
+            dbapi_conn.create_function("kamado_integer", 1, parse_integer, deterministic=True)
             cur = dbapi_conn.cursor()
             if not in_memory:
                 cur.execute("PRAGMA journal_mode=WAL")

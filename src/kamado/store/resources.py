@@ -13,9 +13,11 @@ check a rule and act on it atomically (e.g. refuse to delete an experiment that 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +32,9 @@ from kamado.store.tables import tags as tags_t
 from kamado.store.types import now, utc
 
 _UNSET: Any = object()
+# (account, region, type, name key) -> Resource, while a Resources.preloaded() block runs.
+_PRELOADED: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "kamado_preloaded_resources", default=None)
 
 
 class _Scope(Protocol):
@@ -120,6 +125,20 @@ class Resources:
         """One transaction around several repository calls (they join it)."""
         return self.db.session()
 
+    @contextlib.contextmanager
+    def preloaded(self, found: Iterable[Resource]) -> Iterator[None]:
+        """Within the block, :meth:`get` (not for update) of one of ``found`` answers with it
+        instead of reading its row again: Search renders a page through each family's
+        Describe, which gets the resource by name, from rows it has just read."""
+        outer = _PRELOADED.get()
+        mine = {(r.account_id, r.region, r.type, self.family(r.type).key(r.name)): r
+                for r in found}
+        token = _PRELOADED.set({**(outer or {}), **mine})
+        try:
+            yield
+        finally:
+            _PRELOADED.reset(token)
+
     # --- single resources -----------------------------------------------------------------
     def create(self, ctx: _Scope, type: str, name: str, arn: str, data: Mapping[str, Any],
                status: str | None = None, *, tags: Iterable[Mapping[str, str]] | None = None,
@@ -144,6 +163,11 @@ class Resources:
     def get(self, ctx: _Scope, type: str, name: str, *, for_update: bool = False,
             missing_ok: bool = False, on_missing: ErrorFactory | None = None) -> Resource | None:
         family = self.family(type)
+        preloaded = _PRELOADED.get()
+        if preloaded is not None and not for_update:
+            found = preloaded.get((ctx.account_id, ctx.region, type, family.key(name)))
+            if found is not None:
+                return found
         query = sa.select(res_t).where(
             res_t.c.account_id == ctx.account_id, res_t.c.region == ctx.region,
             res_t.c.type == type, res_t.c.name_key == family.key(name))
@@ -414,6 +438,11 @@ class Resources:
 
 def _resource(row: Mapping[str, Any]) -> Resource:
     return Resource(**{k: v for k, v in row.items() if k != "name_key"})
+
+
+def from_row(row: Mapping[str, Any]) -> Resource:
+    """A Resource from a ``resources`` row read by a query of one's own (Search's)."""
+    return _resource(row)
 
 
 def _tag_pairs(new_tags) -> dict[str, str]:

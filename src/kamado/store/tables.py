@@ -123,3 +123,19 @@ metric_points = sa.Table(
     sa.Column("step", sa.BigInteger(), nullable=True),
     sa.Index(None, "source_arn", "name", "id"),
 )
+
+# The newest point of each metric of each source, kept beside metric_points by MetricStore.put:
+# what DescribeTrainingJob's FinalMetricDataList shows, and what Search filters and sorts on
+# (``Metrics.<name>``) through the (name, value) index without reading every point.
+final_metrics = sa.Table(
+    "final_metrics", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source_arn", SafeName(ARN), nullable=False),
+    sa.Column("name", SafeName(256), nullable=False),
+    sa.Column("value", sa.Float(), nullable=False),
+    sa.Column("timestamp", sa.BigInteger(), nullable=False),  # epoch milliseconds
+    sa.Column("step", sa.BigInteger(), nullable=True),
+    sa.Column("point_id", sa.BigInteger(), nullable=False),  # the metric_points row it copies
+    sa.UniqueConstraint("source_arn", "name"),
+    sa.Index(None, "name", "value"),
+)

@@ -103,6 +103,31 @@ class SafeName(SafeText):
         return dialect.type_descriptor(sa.String(self.impl.length))
 
 
+# --- numbers written as text ------------------------------------------------------------------
+# Hyperparameters are strings; Search compares them as numbers when they look like one. What
+# "looks like a number" is this pattern, on both backends (SQLite through the kamado_number
+# function registered on each connection, Postgres with the same regular expression), and its
+# bounds keep every match inside a double's range, so both read a match as the same double.
+
+_NUMBER_BODY = r"[+-]?([0-9]{1,40}(\.[0-9]{0,40})?|\.[0-9]{1,40})([eE][+-]?[0-9]{1,2})?"
+NUMBER_PATTERN = f"^{_NUMBER_BODY}$"  # Postgres: ``$`` is the very end of the text
+_NUMBER = re.compile(_NUMBER_BODY)
+
+
+def parse_number(text) -> float | None:
+    """The number a text spells (``"0.3"``, ``"-2"``, ``"1e-5"``), or None."""
+    if not isinstance(text, str) or not _NUMBER.fullmatch(text):
+        return None
+    return float(text)
+
+
+def parse_integer(text) -> float | None:
+    """The number a text spells cut to its integer part (toward zero), or None: how Search
+    compares a hyperparameter with a Value that is an integer."""
+    number = parse_number(text)
+    return None if number is None else float(math.trunc(number))
+
+
 def prepare_bind(value: str, dialect_name: str) -> str:
     """How a SafeText value is written, for building LIKE/substr comparisons by hand."""
     return escape_nul(value) if dialect_name == "postgresql" else value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from kamado.errors import ValidationError
 from kamado.services.base import Provider, RequestContext
-from kamado.services.sagemaker import models
+from kamado.services.sagemaker import lineage, models
 from kamado.services.sagemaker.listing import list_page, page
 
 CONFIG, ENDPOINT = "EndpointConfig", "Endpoint"
@@ -153,8 +153,11 @@ class Endpoints(Provider):
                 "ProductionVariants": self.hosting.variant_summaries(config, deployed=False)}
         if request.get("DeploymentConfig"):
             data["LastDeploymentConfig"] = request["DeploymentConfig"]
-        self.resources.create(ctx, ENDPOINT, name, arn, data, status="Creating",
-                              tags=request.get("Tags") or None)
+        with self.resources.transaction():
+            self.resources.create(ctx, ENDPOINT, name, arn, data, status="Creating",
+                                  tags=request.get("Tags") or None)
+            # Lineage: the endpoint's context and the deployment of what it serves.
+            lineage.record_endpoint(self.resources, ctx, name, arn, config)
         self.hosting.deploy(ctx, name, arn)
         return {"EndpointArn": arn}
 
@@ -213,6 +216,7 @@ class Endpoints(Provider):
                 **{k: v for k, v in d.items() if k != "FailureReason"}, "_pending": config,
                 **({"LastDeploymentConfig": request["DeploymentConfig"]}
                    if request.get("DeploymentConfig") else {})}, status="Updating")
+            lineage.record_endpoint(self.resources, ctx, name, endpoint.arn, config)
         self.hosting.deploy(ctx, name, endpoint.arn)
         return {"EndpointArn": endpoint.arn}
 

@@ -5,14 +5,27 @@ needs an existing experiment; an experiment with trials, a trial with associated
 components, and a trial component still associated with a trial cannot be deleted. A
 duplicate name is a ``ValidationException`` whose message contains "already exists", which
 is what the SageMaker Python SDK looks for to load instead of create.
+
+A trial component made for a job (``<job>-aws-training-job``, see
+:mod:`kamado.services.sagemaker.trial_components`) shows its job as it is now: Status,
+StartTime, EndTime and the model artifact are read from the job at Describe/List/Search time,
+and ``Metrics`` summarise the job's metric series together with anything logged to the
+component through SageMaker Metrics' ``BatchPutMetrics`` (``metric_points`` keyed by the
+component's ARN); Search (:mod:`kamado.services.sagemaker.search`) renders components
+through DescribeTrialComponent, so it shows the same. Lineage artifacts and associations (what
+``Run.log_confusion_matrix`` and friends create) come from
+:class:`kamado.services.sagemaker.lineage.Lineage`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from kamado.errors import ResourceNotFound, ValidationError
 from kamado.services.base import Provider, RequestContext
+from kamado.services.sagemaker.lineage import Lineage
+from kamado.store.metrics import MetricStore
 from kamado.store.resources import Resource
 
 EXPERIMENT, TRIAL, COMPONENT = "Experiment", "Trial", "TrialComponent"
@@ -23,6 +36,8 @@ TRIAL_COMPONENT = "TrialTrialComponent"
 _ARN_PREFIX = {EXPERIMENT: "experiment", TRIAL: "experiment-trial",
                COMPONENT: "experiment-trial-component"}
 DEFAULT_MAX_RESULTS = 10
+TRAINING_JOB = "TrainingJob"  # kamado.engine.training.TYPE
+TRAINING_SOURCE = "SageMakerTrainingJob"  # a trial component's SourceType for a training job
 
 
 def resource_arn(ctx: RequestContext, type: str, name: str) -> str:
@@ -34,12 +49,45 @@ def _present(**fields: Any) -> dict:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-class Experiments(Provider):
+def _from_ms(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+
+
+def job_view(job: Resource) -> dict:
+    """What a training job's trial component shows of the job now: its status (with the
+    message SageMaker writes), start and end times and the model it produced."""
+    d = job.data
+    reason = d.get("FailureReason")
+    status = {"PrimaryStatus": job.status,
+              "Message": f"Status: {job.status}, exit message: null, failure reason: "
+                         f"{reason if reason else 'null'}"}
+    view: dict = {"Status": status, "StartTime": d.get("TrainingStartTime") or job.creation_time}
+    if d.get("TrainingEndTime"):
+        view["EndTime"] = d["TrainingEndTime"]
+    model = (d.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+    if model:
+        view["OutputArtifacts"] = {"SageMaker.ModelArtifact": {"Value": model}}
+    return view
+
+
+def metric_summaries(found: dict, sources: list[str]) -> list[dict]:
+    """TrialComponentMetricSummary entries for ``sources`` from MetricStore.summaries()."""
+    out = []
+    for (source, name), m in sorted(found.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if source in sources:
+            out.append({"MetricName": name, "SourceArn": source,
+                        "TimeStamp": _from_ms(m.last_timestamp), "Max": m.max, "Min": m.min,
+                        "Last": m.last, "Count": m.count, "Avg": m.avg, "StdDev": m.std_dev})
+    return out
+
+
+class Experiments(Lineage, Provider):
     service = "sagemaker"
 
     def __init__(self, platform) -> None:
         super().__init__(platform)
         self.resources = platform.resources
+        self.metrics = MetricStore(platform.db)
         self.resources.register(EXPERIMENT, label="Experiment")
         self.resources.register(TRIAL, label="Trial")
         self.resources.register(COMPONENT, label="Trial component")
@@ -167,16 +215,60 @@ class Experiments(Provider):
 
     def describe_trial_component(self, request: dict, ctx: RequestContext) -> dict:
         tc = self.resources.get(ctx, COMPONENT, request["TrialComponentName"])
-        d = tc.data
-        return _present(
-            TrialComponentName=tc.name, TrialComponentArn=tc.arn,
-            DisplayName=d.get("DisplayName") or tc.name, Source=d.get("Source"),
-            Status=d.get("Status"), StartTime=d.get("StartTime"), EndTime=d.get("EndTime"),
-            CreationTime=tc.creation_time, LastModifiedTime=tc.last_modified_time,
-            Parameters=d.get("Parameters"), InputArtifacts=d.get("InputArtifacts"),
-            OutputArtifacts=d.get("OutputArtifacts"),
-            MetadataProperties=d.get("MetadataProperties"), Metrics=d.get("Metrics") or [],
-            LineageGroupArn=d.get("LineageGroupArn"))
+        return self._components(ctx, [tc])[0]
+
+    # --- what a trial component shows: its own document, its job now, its metrics -------------
+    def _jobs_of(self, ctx, tcs: list[Resource]) -> dict[str, Resource]:
+        """The training jobs that are the sources of ``tcs``, by ARN (deleted ones absent)."""
+        arns = [s["SourceArn"] for s in (tc.data.get("Source") or {} for tc in tcs)
+                if s.get("SourceType") == TRAINING_SOURCE and s.get("SourceArn")]
+        if not arns:
+            return {}
+        jobs, _ = self.resources.list(ctx, TRAINING_JOB, arns=[arns], sort_by="CreationTime")
+        return {j.arn: j for j in jobs}
+
+    @staticmethod
+    def _live(tc: Resource, jobs: dict[str, Resource]) -> dict:
+        """The component's document with its source job's present state laid over it."""
+        d = dict(tc.data)
+        job = jobs.get((d.get("Source") or {}).get("SourceArn", ""))
+        if job is not None:
+            view = job_view(job)
+            outputs = {**(d.get("OutputArtifacts") or {}), **view.pop("OutputArtifacts", {})}
+            d.update(view)
+            if outputs:
+                d["OutputArtifacts"] = outputs
+        return d
+
+    def _metric_sources(self, tc: Resource) -> list[str]:
+        """Whose series a component's Metrics summarise: its own (BatchPutMetrics) and its
+        training job's (the job's metric definitions)."""
+        source = tc.data.get("Source") or {}
+        if source.get("SourceType") == TRAINING_SOURCE and source.get("SourceArn"):
+            return [tc.arn, source["SourceArn"]]
+        return [tc.arn]
+
+    def _components(self, ctx, tcs: list[Resource]) -> list[dict]:
+        """DescribeTrialComponent answers for ``tcs`` (one query for all their metrics)."""
+        jobs = self._jobs_of(ctx, tcs)
+        found = self.metrics.summaries(a for tc in tcs for a in self._metric_sources(tc))
+        out = []
+        for tc in tcs:
+            d = self._live(tc, jobs)
+            metrics = metric_summaries(found, self._metric_sources(tc))
+            if not metrics:  # the job and its series are gone: what was summarised last
+                metrics = d.get("Metrics") or []
+            out.append(_present(
+                TrialComponentName=tc.name, TrialComponentArn=tc.arn,
+                DisplayName=d.get("DisplayName") or tc.name, Source=d.get("Source"),
+                Status=d.get("Status"), StartTime=d.get("StartTime"), EndTime=d.get("EndTime"),
+                CreationTime=tc.creation_time, LastModifiedTime=tc.last_modified_time,
+                Parameters=d.get("Parameters"), InputArtifacts=d.get("InputArtifacts"),
+                OutputArtifacts=d.get("OutputArtifacts"),
+                MetadataProperties=d.get("MetadataProperties"), Metrics=metrics,
+                LineageGroupArn=d.get("LineageGroupArn"),
+                Sources=[d["Source"]] if d.get("Source") else None))
+        return out
 
     def list_trial_components(self, request: dict, ctx: RequestContext) -> dict:
         given = [k for k in ("ExperimentName", "TrialName", "SourceArn") if request.get(k)]
@@ -194,11 +286,12 @@ class Experiments(Provider):
         elif request.get("SourceArn"):
             where = {"Source.SourceArn": request["SourceArn"]}
         items, token = self._list(ctx, COMPONENT, request, arns=arns, where=where)
-        return self._page("TrialComponentSummaries", [self._summary(tc) for tc in items], token)
+        jobs = self._jobs_of(ctx, items)
+        return self._page("TrialComponentSummaries",
+                          [self._summary(tc, self._live(tc, jobs)) for tc in items], token)
 
     @staticmethod
-    def _summary(tc: Resource) -> dict:
-        d = tc.data
+    def _summary(tc: Resource, d: dict) -> dict:
         return _present(
             TrialComponentName=tc.name, TrialComponentArn=tc.arn,
             DisplayName=d.get("DisplayName") or tc.name, TrialComponentSource=d.get("Source"),
@@ -239,6 +332,7 @@ class Experiments(Provider):
                     f"Trial component {tc.name} is still associated with a trial; "
                     "disassociate it from every trial before deleting it.")
             self.resources.delete(ctx, COMPONENT, tc.name)
+        self.metrics.delete(tc.arn)  # what BatchPutMetrics logged to it goes with it
         return {"TrialComponentArn": tc.arn}
 
     # --- associations ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ from kamado.engine import artifacts
 from kamado.errors import AwsError, ConflictError, ValidationError
 from kamado.modelcards import schema as card_schema
 from kamado.services.base import Provider, RequestContext
+from kamado.services.sagemaker import lineage
 from kamado.services.sagemaker.listing import DEFAULT_MAX_RESULTS, list_page, page
 from kamado.store.resources import Resource
 
@@ -223,9 +224,11 @@ class ModelRegistry(Provider):
                                   "ModelPackageName to register a version.")
         arn = package_arn(ctx, name)
         data.setdefault("CertifyForMarketplace", False)
-        self.resources.create(ctx, PACKAGE, name, arn,
-                              {**data, "ModelPackageName": name, "_Versioned": False},
-                              status=None, tags=request.get("Tags") or None)
+        with self.resources.transaction():
+            self.resources.create(ctx, PACKAGE, name, arn,
+                                  {**data, "ModelPackageName": name, "_Versioned": False},
+                                  status=None, tags=request.get("Tags") or None)
+            lineage.record_model_package(self.resources, ctx, arn, data)  # its context
         return arn
 
     def _create_version(self, ctx, group_ref: str, request: dict, data: dict) -> str:
@@ -256,6 +259,7 @@ class ModelRegistry(Provider):
             self.resources.create(ctx, PACKAGE, name, arn, data, status=status)
             self.resources.update(ctx, GROUP, group.name, {"_LastVersion": version})
             self.resources.associate(GROUP_VERSION, group.arn, arn)
+            lineage.record_model_package(self.resources, ctx, arn, data, group)  # its context
         return arn
 
     def _checked(self, ctx, request: dict) -> dict:

@@ -9,11 +9,10 @@ from __future__ import annotations
 from kamado.engine import training
 from kamado.engine.engine import Scope
 from kamado.engine.joblog import MetricRule
-from kamado.errors import ResourceNotFound, ValidationError
+from kamado.errors import ValidationError
 from kamado.services.base import Provider, RequestContext
-from kamado.services.sagemaker import experiments, lifecycle
+from kamado.services.sagemaker import lifecycle, trial_components
 from kamado.services.sagemaker.listing import list_page
-from kamado.store.types import now
 
 TYPE = training.TYPE
 DEFAULT_MAX_RESULTS = 10
@@ -70,11 +69,10 @@ class TrainingJobs(Provider):
         data.update(extra or {})
         training.add_transition(data, "Starting", "Starting the training job")
         with self.resources.transaction():
-            trial = self._trial_for(ctx, request.get("ExperimentConfig"))
             self.resources.create(ctx, TYPE, name, arn, data, status="InProgress",
                                   tags=request.get("Tags") or None)
-            if request.get("ExperimentConfig"):
-                self._create_trial_component(ctx, name, arn, data, trial)
+            # Every job is a trial component, filed as its ExperimentConfig or tuning job says.
+            trial_components.record_training_job(self.resources, ctx, name, arn, data)
         self.engine.submit_training(Scope(ctx.account_id, ctx.region), name, arn)
         return arn
 
@@ -151,53 +149,10 @@ class TrainingJobs(Provider):
                                       "mode.")
 
     # --- experiments ------------------------------------------------------------------------------
-    def _trial_for(self, ctx, config: dict | None):
-        if not config or not config.get("TrialName"):
-            return None
-        return self.resources.get(ctx, experiments.TRIAL, config["TrialName"])
-
-    def _create_trial_component(self, ctx, name: str, arn: str, data: dict, trial) -> None:
-        """SageMaker records a job run under an ExperimentConfig as the trial component
-        ``<job>-aws-training-job`` whose source is the job."""
-        component = f"{name}-aws-training-job"
-        tc_arn = experiments.resource_arn(ctx, experiments.COMPONENT, component)
-        config = data.get("ExperimentConfig") or {}
-        inputs = {c["ChannelName"]: {"Value": ((c.get("DataSource") or {}).get("S3DataSource")
-                                               or {}).get("S3Uri", "")}
-                  for c in data.get("InputDataConfig") or []}
-        spec = data["AlgorithmSpecification"]
-        inputs["SageMaker.ImageUri"] = {"Value": spec.get("TrainingImage") or spec.get("AlgorithmName")}
-        self.resources.create(ctx, experiments.COMPONENT, component, tc_arn, {
-            "DisplayName": config.get("TrialComponentDisplayName") or component,
-            "Source": {"SourceArn": arn, "SourceType": "SageMakerTrainingJob"},
-            "Status": {"PrimaryStatus": "InProgress"}, "StartTime": now(),
-            "Parameters": {k: {"StringValue": v} for k, v in (data.get("HyperParameters") or {}).items()},
-            "InputArtifacts": inputs}, status="InProgress")
-        if trial is not None:
-            self.resources.associate(experiments.TRIAL_COMPONENT, trial.arn, tc_arn)
-
     def _record_in_experiments(self, run) -> None:
         job = self.resources.get(run.scope, TYPE, run.name, missing_ok=True)
-        if job is None or not job.data.get("ExperimentConfig"):
-            return
-        component = f"{run.name}-aws-training-job"
-        summaries = _metric_summaries(self.engine.metrics.series(job.arn))
-
-        def change(data):
-            data["Status"] = {"PrimaryStatus": job.status,
-                              **({"Message": job.data["FailureReason"]}
-                                 if job.data.get("FailureReason") else {})}
-            data["EndTime"] = job.data.get("TrainingEndTime") or now()
-            data["Metrics"] = summaries
-            model = (job.data.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
-            if model:
-                data["OutputArtifacts"] = {"SageMaker.ModelArtifact": {"Value": model}}
-            return data
-        try:
-            self.resources.update(run.scope, experiments.COMPONENT, component, change,
-                                  status=job.status)
-        except ResourceNotFound:
-            pass  # the user deleted the trial component meanwhile
+        if job is not None:
+            trial_components.finish(self.resources, self.engine.metrics, run.scope, job)
 
     # --- read -------------------------------------------------------------------------------------
     def describe_training_job(self, request: dict, ctx: RequestContext) -> dict:
@@ -250,6 +205,7 @@ class TrainingJobs(Provider):
     def delete_training_job(self, request: dict, ctx: RequestContext) -> dict:
         name = request["TrainingJobName"]
         job = lifecycle.delete_ended(self.resources, ctx, TYPE, name, "training job")
+        trial_components.forget_training_job(self.resources, self.engine.metrics, ctx, job)
         self.engine.metrics.delete(job.arn)
         self.engine.remove_job_dir(Scope(ctx.account_id, ctx.region), TYPE, name)
         return {}
@@ -259,20 +215,3 @@ def _from_ms(ms: int):
     import datetime as dt
 
     return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
-
-
-def _metric_summaries(points) -> list[dict]:
-    """TrialComponent Metrics: per metric name, its count, min, max, average, last value."""
-    import statistics
-
-    by_name: dict[str, list] = {}
-    for p in points:
-        by_name.setdefault(p.name, []).append(p)
-    out = []
-    for name, series in sorted(by_name.items()):
-        values = [p.value for p in series]
-        out.append({"MetricName": name, "SourceArn": "", "TimeStamp": _from_ms(series[-1].timestamp),
-                    "Max": max(values), "Min": min(values), "Last": values[-1],
-                    "Count": len(values), "Avg": sum(values) / len(values),
-                    "StdDev": statistics.pstdev(values) if len(values) > 1 else 0.0})
-    return out

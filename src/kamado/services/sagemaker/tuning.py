@@ -12,7 +12,7 @@ from kamado.engine import tuning
 from kamado.engine.engine import Scope
 from kamado.errors import AwsError, ResourceInUse, ResourceNotFound, ValidationError
 from kamado.services.base import Provider, RequestContext
-from kamado.services.sagemaker import lifecycle
+from kamado.services.sagemaker import lifecycle, trial_components
 from kamado.services.sagemaker.listing import list_page, page
 from kamado.store import paging
 from kamado.tuning import progress
@@ -61,8 +61,11 @@ class TuningJobs(Provider):
         config.setdefault("TrainingJobEarlyStoppingType", "Off")
         data["_Seed"] = tuning.seed_for(config)
         data["_Priors"] = parents
-        self.resources.create(ctx, TYPE, name, arn, data, status="InProgress",
-                              tags=request.get("Tags") or None)
+        with self.resources.transaction():
+            self.resources.create(ctx, TYPE, name, arn, data, status="InProgress",
+                                  tags=request.get("Tags") or None)
+            # As on AWS: the experiment <name>-aws-tuning-job tracks the search's training jobs.
+            trial_components.tuning_experiment(self.resources, ctx, name, arn)
         self.engine.tuning.submit(Scope(ctx.account_id, ctx.region), name, arn)
         return {"HyperParameterTuningJobArn": arn}
 

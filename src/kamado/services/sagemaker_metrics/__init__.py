@@ -1,0 +1,1 @@
+"""sagemaker-metrics: the SageMaker Metrics data plane (BatchPutMetrics, BatchGetMetrics)."""
