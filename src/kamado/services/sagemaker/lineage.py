@@ -44,7 +44,7 @@ from collections import deque
 
 from kamado.errors import AwsError, ResourceNotFound, ValidationError
 from kamado.services.base import RequestContext
-from kamado.store import paging
+from kamado.services.sagemaker.listing import offset_page
 from kamado.store.types import utc
 
 ARTIFACT, ACTION, CONTEXT = "Artifact", "Action", "Context"
@@ -555,17 +555,12 @@ class Lineage:
             value = row.get(sort_by)
             return value if sort_by == "CreationTime" else str(value or "")
         rows.sort(key=key, reverse=(request.get("SortOrder") or "Descending") == "Descending")
-        scope = f"associations:{sort_by}:{request.get('SortOrder')}"
-        start = 0
-        if request.get("NextToken"):
-            try:
-                start = int(paging.decode(scope, request["NextToken"])["o"])
-            except (paging.BadToken, KeyError, TypeError, ValueError):
-                raise ValidationError("The NextToken is not valid for this request.") from None
         size = request.get("MaxResults") or DEFAULT_MAX_RESULTS
-        out = {"AssociationSummaries": rows[start:start + size]}
-        if start + size < len(rows):
-            out["NextToken"] = paging.encode(scope, {"o": start + size})
+        chunk, token, _ = offset_page(f"associations:{sort_by}:{request.get('SortOrder')}", rows,
+                                      request, size)
+        out = {"AssociationSummaries": chunk}
+        if token:
+            out["NextToken"] = token
         return out
 
     # --- QueryLineage ---------------------------------------------------------------------------
@@ -627,17 +622,12 @@ class Lineage:
         vertices = [_present(Arn=arn, Type=vertex_type(found[arn]),
                              LineageType=found[arn].type)
                     for arn in order if self._passes(found[arn], filters)]
-        scope = "lineage:" + "|".join(starts) + f":{direction}:{depth}"
-        start = 0
-        if request.get("NextToken"):
-            try:
-                start = int(paging.decode(scope, request["NextToken"])["o"])
-            except (paging.BadToken, KeyError, TypeError, ValueError):
-                raise ValidationError("The NextToken is not valid for this request.") from None
-        out: dict = {"Vertices": vertices[start:start + size],
+        chunk, token, start = offset_page("lineage:" + "|".join(starts) + f":{direction}:{depth}",
+                                          vertices, request, size)
+        out: dict = {"Vertices": chunk,
                      "Edges": list(edges.values()) if include_edges and start == 0 else []}
-        if start + size < len(vertices):
-            out["NextToken"] = paging.encode(scope, {"o": start + size})
+        if token:
+            out["NextToken"] = token
         return out
 
     @staticmethod

@@ -3,6 +3,8 @@ windows, SortBy/SortOrder, MaxResults/NextToken) applied to a resource family.""
 
 from __future__ import annotations
 
+from kamado.errors import ValidationError
+from kamado.store import paging
 from kamado.store.types import utc
 
 DEFAULT_MAX_RESULTS = 10
@@ -32,3 +34,17 @@ def page(key: str, items, token: str | None, summary) -> dict:
     if token:
         out["NextToken"] = token
     return out
+
+
+def offset_page(scope: str, items: list, request: dict, size: int):
+    """One page of a list computed in full (sorted in Python), and the next page's token: for
+    listings whose order the store cannot give. ``scope`` names the listing so that a token of
+    another one is refused."""
+    start = 0
+    if request.get("NextToken"):
+        try:
+            start = int(paging.decode(scope, request["NextToken"])["o"])
+        except (paging.BadToken, KeyError, TypeError, ValueError):
+            raise ValidationError("The NextToken is not valid for this request.") from None
+    token = paging.encode(scope, {"o": start + size}) if start + size < len(items) else None
+    return items[start:start + size], token, start

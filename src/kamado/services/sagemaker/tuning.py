@@ -13,8 +13,7 @@ from kamado.engine.engine import Scope
 from kamado.errors import AwsError, ResourceInUse, ResourceNotFound, ValidationError
 from kamado.services.base import Provider, RequestContext
 from kamado.services.sagemaker import lifecycle, trial_components
-from kamado.services.sagemaker.listing import list_page, page
-from kamado.store import paging
+from kamado.services.sagemaker.listing import list_page, offset_page, page
 from kamado.tuning import progress
 from kamado.tuning.plan import parse_request
 
@@ -228,18 +227,11 @@ class TuningJobs(Provider):
                           key=lambda c: c.objective, reverse=descending)
         else:
             kids = sorted(kids, key=_SORTS[sort_by], reverse=descending)
-        scope = f"tuning-children:{job.arn}:{sort_by}:{descending}"
-        start = 0
-        if request.get("NextToken"):
-            try:
-                start = int(paging.decode(scope, request["NextToken"])["o"])
-            except (paging.BadToken, KeyError, TypeError, ValueError):
-                raise ValidationError("The NextToken is not valid for this request.") from None
-        size = request.get("MaxResults") or 10
-        chunk = kids[start:start + size]
+        chunk, token, _ = offset_page(f"tuning-children:{job.arn}:{sort_by}:{descending}", kids,
+                                      request, request.get("MaxResults") or 10)
         out = {"TrainingJobSummaries": [progress.summary(c, job.name) for c in chunk]}
-        if start + size < len(kids):
-            out["NextToken"] = paging.encode(scope, {"o": start + size})
+        if token:
+            out["NextToken"] = token
         return out
 
     # --- stop / delete --------------------------------------------------------------------------
