@@ -263,22 +263,17 @@ class TuningRun:
         for t in order:
             c = latest[t]
             intermediate = {}
-            if c.status in ("InProgress", "Stopping") or c.status == "Stopped":
-                for step, (_, point) in enumerate(self.metrics.after(c.arn, c.objective_name,
-                                                                     0), start=1):
-                    intermediate[step] = point.value
-            state = self._state(c)
-            records.append(Record(c.definition or "default", c.tuned, state, c.objective,
-                                  intermediate))
+            if c.status in ("InProgress", "Stopping", "Stopped"):
+                points = self.metrics.after(c.arn, c.objective_name, 0)
+                intermediate = {step: p.value for step, (_, p) in enumerate(points, start=1)}
+                if c.status != "Stopped":  # it goes on reporting from where it is
+                    self.cursor[c.arn] = (points[-1][0] if points else 0, len(points))
+                    self.tuning._children[c.arn] = self
+            records.append(Record(c.definition or "default", c.tuned, self._state(c),
+                                  c.objective, intermediate))
         for t, number in zip(order, self.search.replay(records)):
             self.trial_of[t] = number
-        for c in kids:
-            if c.status in ("InProgress", "Stopping"):
-                points = self.metrics.after(c.arn, c.objective_name, 0)
-                self.cursor[c.arn] = (points[-1][0] if points else 0, len(points))
-                self.tuning._children[c.arn] = self
-            else:
-                self.told.add(c.name)
+        self.told.update(c.name for c in kids if c.status not in ("InProgress", "Stopping"))
 
     @staticmethod
     def _state(c: Child) -> str:
