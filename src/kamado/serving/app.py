@@ -11,6 +11,7 @@ event loop keeps answering ``/ping``.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import sys
@@ -18,6 +19,7 @@ import threading
 import traceback
 import queue
 
+from kamado.serving import batch
 from kamado.serving.content import resolve_accept
 from kamado.serving.context import CUSTOM_ATTRIBUTES, Context
 from kamado.serving.errors import InferenceError
@@ -126,6 +128,10 @@ class ModelServerApp:
         self.service = service
         self.max_body = service.settings.max_payload_bytes
         self.timeout = service.settings.timeout
+        # kamado's batch fast path: a batch transform's server with a built-in's handlers
+        self.batch = (service.settings.batch and service.settings.batch_fast_path
+                      and bool(service.settings.batch_token)
+                      and service.handlers.batch_fn is not None)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -145,6 +151,10 @@ class ModelServerApp:
             if method != "POST":
                 return await _reply(send, 405, b"", _TEXT)
             return await self._invocations(scope, receive, send)
+        if path == batch.ROUTE and self.batch:
+            if method != "POST":
+                return await _reply(send, 405, b"", _TEXT)
+            return await self._batch(receive, send)
         if path == "/execution-parameters" and self.service.handlers.execution_parameters:
             body = json.dumps(self.service.handlers.execution_parameters(
                 self.service.settings)).encode()
@@ -174,6 +184,43 @@ class ModelServerApp:
             return await _reply(send, 408, f"The model did not answer within {self.timeout} s "
                                 "(SAGEMAKER_MODEL_SERVER_TIMEOUT).\n".encode(), _TEXT)
         await _reply(send, status, payload, extra)
+
+    async def _batch(self, receive, send) -> None:
+        """kamado's own batch transform fast path (:mod:`kamado.serving.batch`)."""
+        if not self.service.ready:
+            return await _reply(send, 503, b"The model is not loaded yet.\n", _TEXT)
+        try:
+            request = json.loads(await _read_body(receive, None))
+            accept = resolve_accept(request.get("accept"), self.service._default_accept())
+        except (ValueError, AttributeError) as exc:
+            return await _reply(send, 400, f"Not a batch request: {exc}\n".encode(), _TEXT)
+        # It reads and writes files: only for the job that started this server, which alone
+        # knows the token (any local user can reach a loopback port).
+        if not hmac.compare_digest(str(request.get("token", "")).encode(),
+                                   self.service.settings.batch_token.encode()):
+            return await _reply(send, 403, b"Not this server's job.\n", _TEXT)
+        service = self.service
+        cancelled = threading.Event()
+        job = service.worker.submit(batch.answer, service.handlers.batch_fn, service.model,
+                                    request, accept, self.max_body, cancelled)
+        try:
+            # as long as each of its mini-batches may take as an invocation
+            ranges = request.get("ranges")
+            timeout = self.timeout * max(1, len(ranges) if isinstance(ranges, list) else 1)
+            body, records, size = await asyncio.wait_for(job, timeout)
+        except asyncio.TimeoutError:
+            cancelled.set()
+            return await _reply(send, 408, b"The batch took too long.\n", _TEXT)
+        except batch.Declined as exc:
+            return await _reply(send, exc.status, f"{exc}\n".encode(), _TEXT)
+        except Exception as exc:  # noqa: BLE001 - the job sends these batches the ordinary way
+            log.exception("the batch fast path failed")
+            return await _reply(send, 500, f"{type(exc).__name__}: {exc}\n".encode(), _TEXT)
+        await _reply(send, 200, body, [(b"content-type", b"application/octet-stream"),
+                                       (batch.RECORDS_HEADER.lower().encode(),
+                                        str(records).encode()),
+                                       (batch.BYTES_HEADER.lower().encode(),
+                                        str(size).encode())])
 
     async def _lifespan(self, receive, send) -> None:
         await lifespan(receive, send, lambda: self.service.worker.stop())

@@ -25,34 +25,52 @@ _NAN = float("nan")
 
 # --- requests ------------------------------------------------------------------------------------
 # Below this many bytes numpy's parser is quicker to start; above it Arrow's is several times
-# faster (batch transform sends megabytes of rows per request).
+# faster (batch transform sends megabytes of rows per request). Batch transform's fast path
+# sends smaller mini-batches to /invocations (kamado.serving.batch.SMALLEST_RANGE).
 _ARROW_CSV_BYTES = 64 * 1024
 
 
-def _read_csv_with_arrow(data: bytes) -> np.ndarray | None:
+def _width(data: bytes) -> int:
+    """Fields on the first line: how many columns the rows are read as."""
+    end = data.find(b"\n")
+    return (data[:end] if end >= 0 else data).count(b",") + 1
+
+
+def _read_csv_with_arrow(data: bytes, width: int | None = None,
+                         strict: bool = False) -> np.ndarray | None:
     """Rows parsed by Arrow's CSV reader; None when Arrow refuses them (the slow path then
-    says which line is wrong)."""
+    says which line is wrong). ``strict``: see :func:`read_csv_lines`."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     from kamado.algorithms.data import _values
 
-    first = data[:data.find(b"\n")] if b"\n" in data else data
-    width = first.count(b",") + 1
+    width = width or _width(data)
     names = [f"c{i}" for i in range(width)]
+    types = dict.fromkeys(names, pa.float32())
+    if strict:
+        parse = pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False)
+        convert = pacsv.ConvertOptions(column_types=types, null_values=[""])
+    else:
+        parse, convert = pacsv.ParseOptions(), pacsv.ConvertOptions(column_types=types)
     try:
         table = pacsv.read_csv(pa.py_buffer(data), read_options=pacsv.ReadOptions(
             column_names=names, use_threads=False, block_size=len(data) + 1),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(
-                names, pa.float32())))
+            parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    X = np.empty((table.num_rows, width), np.float32)
+    # strict (the fast path, which predicts from X itself): column by column, a copy each
+    X = np.empty((table.num_rows, width), np.float32, order="F" if strict else "C")
     for i in range(width):
         offset = 0
         for chunk in table.column(i).chunks:
             X[offset:offset + len(chunk), i] = _values(chunk)
             offset += len(chunk)
+    # Strict: an empty line is a row of nulls in every column, so only when every column has
+    # one can there be an empty line; then any row without a value is taken for one.
+    if strict and all(table.column(i).null_count for i in range(width)) \
+            and np.isnan(X).all(axis=1).any():
+        return None
     return X
 
 
@@ -73,6 +91,39 @@ def read_csv(body: bytes | str) -> np.ndarray:
     if X.size == 0:
         raise BadRequestError("The CSV request has no rows.")
     return X
+
+
+def csv_lines_width(data: bytes) -> int | None:
+    """How wide the rows of a mini-batch of CSV lines are, as batch transform's fast path
+    reads them (:func:`read_csv_lines`); None when the mini-batch is for the ordinary way:
+    smaller than what it reads with Arrow, or one column wide (an empty line is no row there,
+    but ``,`` is one, and Arrow tells them apart only by their width)."""
+    if len(data) < _ARROW_CSV_BYTES:
+        return None
+    width = _width(data)
+    return width if width >= 2 else None
+
+
+def read_csv_lines(data, width: int) -> np.ndarray | None:
+    """The rows of whole CSV lines of a mini-batch (all of them or any run of them; ``width``
+    from :func:`csv_lines_width` of the whole mini-batch) as batch transform's fast path
+    reads them — a built-in server reading a mini-batch from the input file itself,
+    :mod:`kamado.serving.batch` — or None when the mini-batch must go the ordinary way.
+
+    Rows are returned only when a model sees exactly what :func:`read_csv` returns for the
+    same lines in the body the ordinary way sends: Arrow reads them without quoting, without
+    skipping empty lines and with only an empty field as a missing value — so they have no
+    quote (which would fail to convert to a number), no line of blanks (which has too few
+    fields) and no empty line (which Arrow reads as a row of nulls: a row without a single
+    value is left to the ordinary way), the things the ordinary way treats differently (it
+    leaves blank lines out of the body, and reads quotes as quotes), and no ``NA``,
+    ``NULL``, ``#N/A``… (which fail to convert; the ordinary way reads them as missing
+    values; looking for those costs a fifth of the reading). ``nan`` is a NaN either way
+    (``-nan`` keeps its sign bit here, which no prediction reads: XGBoost takes any NaN as
+    missing). Arrow reads each line on its own, so a run of lines reads as it does within
+    the whole."""
+    X = _read_csv_with_arrow(data, width, strict=True)
+    return X if X is not None and X.size else None
 
 
 def _read_csv_slowly(data: str) -> np.ndarray:
@@ -223,6 +274,15 @@ def read_jsonlines(body: bytes | str):
 
 
 # --- responses -----------------------------------------------------------------------------------
+def preload() -> None:
+    """Arrow builds its table of cast functions on the first cast, which takes a third of a
+    second: a fork server does it once for all its model servers (kamado.images.registry),
+    rather than each server in its first answer."""
+    import pyarrow as pa
+
+    pa.array(np.zeros(1, np.float32)).cast(pa.string())
+
+
 def write_csv_column(values: np.ndarray, separator: str) -> bytes:
     """One number per value, ``separator`` between them: formatted by Arrow in C (``str`` per
     value costs most of a second per million predictions). A float32 prints as the shortest

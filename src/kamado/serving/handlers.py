@@ -75,6 +75,8 @@ class Handlers:
     default_content_type: str | None = None
     text_bodies: bool = True
     execution_parameters: Callable | None = None
+    # batch transform's fast path (kamado.serving.batch): a built-in's own, never a script's
+    batch_fn: Callable | None = None
     origin: str = "the handler module"
 
     @classmethod
@@ -106,7 +108,8 @@ class Handlers:
                    default_content_type=setting("DEFAULT_CONTENT_TYPE", None),
                    # a built-in reads bytes itself; str is the toolkit's promise to scripts
                    text_bodies=user is not None or setting("TEXT_BODIES", True),
-                   execution_parameters=setting("execution_parameters", None))
+                   execution_parameters=setting("execution_parameters", None),
+                   batch_fn=getattr(defaults, "batch_fn", None) if user is None else None)
 
     def load(self, model_dir: str, context: Context | None = None):
         return self.model_fn(model_dir, context=context or Context(model_dir=model_dir))

@@ -58,6 +58,14 @@ def build_handlers(defaults: str | None, script: str, settings: ServingSettings)
     return Handlers.from_modules(user, default_module)
 
 
+def preload() -> None:
+    """What every model server loads before it serves: uvicorn and the modules it loads
+    when it starts. A fork server preloads this for its image's model servers
+    (``kamado.images.registry``), a multi-worker server before it forks its workers."""
+    for module in ("uvicorn", "uvicorn.protocols.http.httptools_impl", "uvicorn.lifespan.on"):
+        importlib.import_module(module)
+
+
 def _fail(message: str, code: int = 1) -> int:
     print(f"kamado model server: {message}", file=sys.stderr, flush=True)
     return code
@@ -79,7 +87,9 @@ def serve(defaults: str | None = None, script: str = "required") -> int:
     # talks to, and workers of their own would each hold a different set.
     if settings.workers > 1 and not settings.multi_model:
         # The handlers' modules are imported once, here; the workers are forked from this
-        # process with them loaded (a fresh interpreter each would take seconds).
+        # process with them loaded (a fresh interpreter each would take seconds), uvicorn
+        # too.
+        preload()
         try:
             handlers = build_handlers(defaults, script, settings)
         except (ModelLoadError, HandlerError) as exc:
@@ -96,6 +106,61 @@ def serve(defaults: str | None = None, script: str = "required") -> int:
     return run_worker(sock, handlers, settings)
 
 
+def _prompt_server():
+    """uvicorn's server, stopping as soon as it is told to. uvicorn looks for a stop request
+    every 0.1 s and then pauses 0.1 s for open connections even when there are none: a
+    fifth of a second at the end of every batch transform job, which waits for its servers
+    to stop before it says it ended."""
+    import asyncio
+
+    import uvicorn
+
+    class PromptServer(uvicorn.Server):
+        _wake: asyncio.Event | None = None
+        _loop: asyncio.AbstractEventLoop | None = None
+
+        def handle_exit(self, sig, frame) -> None:
+            super().handle_exit(sig, frame)
+            if self._loop is not None and self._wake is not None:
+                try:
+                    self._loop.call_soon_threadsafe(self._wake.set)
+                except RuntimeError:  # the loop has closed: nothing left to wake
+                    pass
+
+        async def main_loop(self) -> None:
+            self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+            counter = 0
+            while not await self.on_tick(counter):
+                counter = (counter + 1) % 864000
+                try:
+                    await asyncio.wait_for(self._wake.wait(), 0.1)
+                except asyncio.TimeoutError:
+                    pass
+
+        async def shutdown(self, sockets=None) -> None:
+            # uvicorn's own steps, waiting for connections only while some are open
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            state = self.server_state
+            for connection in list(state.connections):
+                connection.shutdown()
+            loop = asyncio.get_running_loop()
+            grace = self.config.timeout_graceful_shutdown
+            deadline = None if grace is None else loop.time() + grace
+            while ((state.connections or state.tasks) and not self.force_exit
+                   and (deadline is None or loop.time() < deadline)):
+                await asyncio.sleep(0.005)
+            for task in list(state.tasks):
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+            for server in self.servers:
+                await server.wait_closed()
+            if not self.force_exit:
+                await self.lifespan.shutdown()
+    return PromptServer
+
+
 def run_worker(sock: socket.socket, handlers: Handlers, settings: ServingSettings) -> int:
     import uvicorn
 
@@ -103,7 +168,7 @@ def run_worker(sock: socket.socket, handlers: Handlers, settings: ServingSetting
     config = uvicorn.Config(ModelServerApp(service), http="httptools", lifespan="on",
                             log_config=None, log_level="warning", access_log=False,
                             timeout_keep_alive=60, server_header=False, date_header=False)
-    server = uvicorn.Server(config)
+    server = _prompt_server()(config)
 
     def load() -> None:
         started = time.monotonic()

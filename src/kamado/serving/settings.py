@@ -39,6 +39,13 @@ class ServingSettings:
     default_accept: str | None = None     # SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT
     max_payload_bytes: int | None = None  # SAGEMAKER_MAX_PAYLOAD_IN_MB
     multi_model: bool = False             # SAGEMAKER_MULTI_MODEL: models come and go (/models)
+    batch: bool = False                   # SAGEMAKER_BATCH: a batch transform's server
+    # KAMADO_BATCH_FAST_PATH=false: no kamado.serving.batch route (every record through
+    # /invocations)
+    batch_fast_path: bool = True
+    # KAMADO_BATCH_TOKEN: what a kamado.serving.batch request must carry (the job that
+    # started the server set it; without it there is no such route)
+    batch_token: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "ServingSettings":
@@ -56,7 +63,11 @@ class ServingSettings:
                    workers=_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", 1, 1),
                    default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or None,
                    max_payload_bytes=payload * 1024 * 1024 or None,
-                   multi_model=env.get("SAGEMAKER_MULTI_MODEL", "").strip().lower() == "true")
+                   multi_model=env.get("SAGEMAKER_MULTI_MODEL", "").strip().lower() == "true",
+                   batch=bool(env.get("SAGEMAKER_BATCH")),
+                   batch_fast_path=env.get("KAMADO_BATCH_FAST_PATH", "").strip().lower()
+                   != "false",
+                   batch_token=env.get("KAMADO_BATCH_TOKEN") or None)
 
     @property
     def model_dir(self) -> Path:

@@ -45,6 +45,40 @@ def test_multi_record_batches_fill_the_payload_limit():
         list(records.batches(iter(recs), multi=True, max_bytes=2, split_type="Line"))
 
 
+def test_line_ranges_cut_where_line_chunks_cuts(monkeypatch):
+    """Batch transform's fast path hands a model server the places line_chunks would cut an
+    object at; any other cut could change what a model reads (the reader a mini-batch gets
+    depends on its size), so they must be the same, blocks, blank lines, unterminated last
+    lines and lines over the limit included."""
+    import random
+
+    rng = random.Random(5)
+    lines = [b"", b"1", b"1,2", b"123,45", b" ", b"\r", b"abcdefghij", b"x" * 17]
+    compared = 0
+    for _ in range(3000):
+        monkeypatch.setattr(records, "BLOCK", rng.choice([4, 8, 16, 33]))
+        limit = rng.choice([None, 3, 5, 8, 16, 40])
+        data = b"\n".join(rng.choice(lines) for _ in range(rng.randint(0, 50)))
+        data += rng.choice([b"", b"\n"])
+        if rng.random() < 0.2:
+            data = data.replace(b"\n", b"\r\n")
+        try:
+            want = [(c.data, c.count) for c in records.line_chunks(io.BytesIO(data), limit)]
+        except records.SplitError:
+            with pytest.raises(records.SplitError):
+                list(records.line_ranges(data, limit))
+            continue
+        got = []
+        for start, end in records.line_ranges(data, limit):
+            piece = data[start:end]
+            chunk = records.chunk_of(piece if piece.endswith(b"\n") else piece + b"\n", 0)
+            if chunk is not None:
+                got.append((chunk.data, chunk.count))
+        assert got == want, (records.BLOCK, limit, data)
+        compared += bool(want)
+    assert compared > 500
+
+
 @pytest.mark.parametrize("path, value, expected", [
     ("$", [1, 2, 3], [1, 2, 3]),
     ("$[1:]", ["id", 1, 2], [1, 2]),

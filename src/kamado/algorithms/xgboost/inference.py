@@ -30,7 +30,7 @@ import numpy as np
 
 from kamado.serving import content, formats
 from kamado.serving.errors import (BadRequestError, ModelLoadError, NoContentError,
-                                   UnsupportedFormatError)
+                                   UnsupportedAcceptError, UnsupportedFormatError)
 
 log = logging.getLogger("kamado.xgboost")
 MODEL_PREFIX = "xgboost-model"
@@ -178,20 +178,27 @@ def _check_width(dmatrix, model: XGBoostModel) -> None:
                           f"request has {columns}.{hint}")
 
 
-def _predict_one(booster, dmatrix) -> np.ndarray:
+def _predict_one(booster, data) -> np.ndarray:
     best = booster.attr("best_iteration")
     rounds = booster.num_boosted_rounds()
     limit = int(best) + 1 if best is not None and int(best) + 1 < rounds else 0
-    return booster.predict(dmatrix, validate_features=False,
-                           iteration_range=(0, limit) if limit else (0, 0))
+    iterations = (0, limit) if limit else (0, 0)
+    if isinstance(data, np.ndarray):  # batch transform's fast path (batch_fn)
+        return booster.inplace_predict(data, validate_features=False,
+                                       iteration_range=iterations)
+    return booster.predict(data, validate_features=False, iteration_range=iterations)
 
 
 def predict_fn(input_data, model):
     if not isinstance(model, XGBoostModel):  # a script's model_fn returned its own model
         return model.predict(input_data)
+    _check_width(input_data, model)
+    return _predictions(input_data, model)
+
+
+def _predictions(input_data, model: XGBoostModel) -> "Predictions":
     import xgboost as xgb
 
-    _check_width(input_data, model)
     try:
         outputs = [_predict_one(b, input_data) for b in model.boosters]
     except xgb.core.XGBoostError as exc:
@@ -271,6 +278,52 @@ def output_fn(prediction, accept):
                     + end.encode()), mime
         return ("\n".join(",".join(map(str, row)) for row in array.tolist()) + end).encode(), mime
     return formats.WRITERS[mime]([{"score": _item(v)} for v in array]), mime
+
+
+# --- batch transform's fast path -----------------------------------------------------------------
+def _inplace_safe(booster) -> bool:
+    """Whether ``inplace_predict`` answers what ``predict`` on a DMatrix does, from several
+    threads at once: tree models (XGBoost's prediction is thread-safe for those only) without
+    categorical splits (a DMatrix from CSV rows has no feature types)."""
+    config = json.loads(booster.save_config())["learner"]
+    return (config.get("gradient_booster", {}).get("name") == "gbtree"
+            and "c" not in (booster.feature_types or ()))
+
+
+def batch_fn(model, content_type: str | None, accept: str):
+    """For kamado's batch transform fast path (:mod:`kamado.serving.batch`): how to answer a
+    mini-batch of CSV lines, or any run of its lines, with exactly the body ``/invocations``
+    answers for them — ``output_fn(predict_fn(input_fn(lines)))``, one line per record, so
+    the answers of runs of lines joined are the answer of all of them — on several threads
+    at once; None when this model or these types are not for it. Lines it cannot answer that
+    way (they then go through ``/invocations``): those
+    :func:`~kamado.serving.formats.read_csv_lines` leaves to the ordinary reader, rows of
+    the wrong width or with an infinite value (which a DMatrix refuses)."""
+    from kamado.serving.batch import Lines
+
+    if not isinstance(model, XGBoostModel) or not model.batch:
+        return None
+    if content.mime_type(content_type or DEFAULT_CONTENT_TYPE)[0] != content.CSV:
+        return None
+    try:
+        if content.choose_accept(accept, ACCEPTS, DEFAULT_ACCEPT) != content.CSV:
+            return None
+    except UnsupportedAcceptError:
+        return None
+    if not all(_inplace_safe(b) for b in model.boosters):
+        return None
+
+    def answer(lines, width: int) -> tuple[bytes, int] | None:
+        X = formats.read_csv_lines(lines, width)
+        if X is None or (model.num_features and X.shape[1] != model.num_features) \
+                or np.isinf(X).any():
+            return None
+        try:
+            prediction = _predictions(X, model)
+        except BadRequestError:
+            return None
+        return output_fn(prediction, accept)[0], X.shape[0]
+    return Lines(formats.csv_lines_width, answer)
 
 
 def execution_parameters(settings) -> dict:

@@ -10,6 +10,14 @@ their outputs too).
 
 What happens is written to the store first (``_started``, the model servers' pids), so a
 server that dies mid-job finds it at its next start (:mod:`kamado.engine.transform.jobs`).
+
+The fast path: when the model server is kamado's own (a built-in algorithm) and an object is
+a file of kamado's own store, MultiRecord over lines hands the server the file's path and
+the byte ranges of its mini-batches, cut where the ordinary way cuts them
+(:func:`records.line_ranges`), and the server reads them itself
+(:mod:`kamado.serving.batch`). Whatever it does not answer — or answers with anything but
+exactly the bytes ``/invocations`` would — sends the whole object the ordinary way, which
+then says what it always says about a bad record.
 """
 
 from __future__ import annotations
@@ -19,8 +27,10 @@ import gzip
 import http.client
 import json
 import logging
+import mmap
 import os
 import queue
+import secrets
 import socket
 import tempfile
 import threading
@@ -39,6 +49,7 @@ from kamado.engine.transform import records
 from kamado.engine.transform.processing import (DataProcessing, ProcessingError, kind_of,
                                                 per_record)
 from kamado.images.environment import FAILURE_LIMIT
+from kamado.serving import batch as batch_route
 from kamado.errors import AwsError
 from kamado.storage.uri import filesystem, is_s3, split_s3_uri
 from kamado.store.types import now
@@ -154,7 +165,29 @@ class Settings:
 class Totals:
     objects: int = 0
     failures: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # kamado's own failures
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+# What the fast path answers when an object is for the ordinary way.
+ORDINARY = object()
+FAST_GROUP_BYTES = 128 * MB  # mini-batches per fast-path request: a second or so of work
+
+
+def _groups(ranges: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Consecutive mini-batches in requests of up to FAST_GROUP_BYTES; one too small for the
+    server's reader goes alone."""
+    groups: list[list[tuple[int, int]]] = []
+    size = 0
+    for start, end in ranges:
+        small = end - start < batch_route.SMALLEST_RANGE
+        if (small or not groups or size + end - start > FAST_GROUP_BYTES
+                or groups[-1][0][1] - groups[-1][0][0] < batch_route.SMALLEST_RANGE):
+            groups.append([])
+            size = 0
+        groups[-1].append((start, end))
+        size += end - start
+    return groups
 
 
 def _short(text: str, limit: int = 400) -> str:
@@ -171,6 +204,8 @@ class TransformRun:
         self.abandoned = False
         self.fleet: BatchFleet | None = None
         self.data_logs: dict[str, JobLog] = {}
+        self.fast_refused = False  # the model servers have no fast path for this job
+        self.fast_token = secrets.token_hex(16)  # what its requests carry (serving.batch)
 
     # --- store ---------------------------------------------------------------------------------
     def job(self):
@@ -233,6 +268,8 @@ class TransformRun:
             return
         if self.stop_requested.is_set():
             raise End("Stopped")
+        if totals.errors:
+            raise End("Failed", f"InternalServerError: {totals.errors[0]}"[:FAILURE_LIMIT])
         if totals.failures:
             first = totals.failures[0]
             count = len(totals.failures)
@@ -272,7 +309,8 @@ class TransformRun:
                                 "not exist; create it first.")
 
     def _start_fleet(self, data: dict) -> None:
-        env = {**batch_environment(data), **(data.get("Environment") or {})}
+        env = {**batch_environment(data), **(data.get("Environment") or {}),
+               "KAMADO_BATCH_TOKEN": self.fast_token}
         count = int((data.get("TransformResources") or {}).get("InstanceCount") or 1)
         root = self.engine.job_root(self.scope, TYPE, self.name)
         try:
@@ -350,16 +388,24 @@ class TransformRun:
                 target = artifacts.join_uri(settings.output_path, relative + ".out")
                 started = time.monotonic()
                 try:
-                    count = self._transform_object(instance, uri, target, settings, pool)
+                    done = self._transform_object(instance, uri, target, settings, pool)
                 except ObjectFailed as exc:
                     reason = f"{exc} See log stream {self.name}/{instance.id} in {LOG_GROUP}."
                     datalog.system(f"kamado: {uri}: failed: {exc}")
                     with totals.lock:
                         totals.failures.append(reason)
                     continue
-                if count is not None:
+                except Exception as exc:  # noqa: BLE001 - kamado's own: fails the job, never
+                    # passes over the object as if it had none
+                    log.exception("transform job %s: %s failed inside kamado", self.name, uri)
+                    with totals.lock:
+                        totals.errors.append(f"{uri}: {type(exc).__name__}: {exc}")
+                    continue
+                if done is not None:
+                    count, fast = done
+                    how = " (read from its file by the model server)" if fast else ""
                     datalog.system(f"kamado: {uri} -> {target}: {count} records in "
-                                   f"{time.monotonic() - started:.2f} s")
+                                   f"{time.monotonic() - started:.2f} s{how}")
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
@@ -378,44 +424,31 @@ class TransformRun:
         return open(uri, "rb")
 
     def _transform_object(self, instance: Instance, uri: str, target: str, settings: Settings,
-                          pool) -> int | None:
-        """Transform one object into ``target``; its record count, or None when stopped."""
+                          pool) -> tuple[int, bool] | None:
+        """Transform one object into ``target``: its record count and whether the fast path
+        did it, or None when stopped."""
         root = self.engine.job_root(self.scope, TYPE, self.name)
         fd, local = tempfile.mkstemp(dir=root, suffix=".out")
-        count = 0
         try:
-            with os.fdopen(fd, "wb") as out, self._open(uri) as raw:
-                stream = gzip.GzipFile(fileobj=raw) if settings.gzipped else raw
-                pending: deque = deque()
-                if (settings.multi and settings.split_type == "Line"
-                        and not settings.processing.active):
-                    batches = records.line_chunks(stream, settings.max_bytes)
-                else:
-                    batches = records.batches(records.split(stream, settings.split_type),
-                                              multi=settings.multi,
-                                              max_bytes=settings.max_bytes,
-                                              split_type=settings.split_type)
-                for batch in batches:
-                    if self.stop_requested.is_set():
-                        for f in pending:
-                            f.cancel()
-                        return None
-                    count += batch.count if isinstance(batch, records.Chunk) else len(batch)
-                    if pool is None:
-                        out.write(self._answer(instance, uri, batch, settings))
-                        continue
-                    pending.append(pool.submit(self._answer, instance, uri, batch, settings))
-                    while len(pending) >= settings.concurrency:
-                        out.write(pending.popleft().result())
-                while pending:
-                    out.write(pending.popleft().result())
+            with os.fdopen(fd, "wb") as out:
+                count = self._fast(instance, uri, out, local, settings)
+            fast = count is not ORDINARY
+            if not fast:
+                # a part file of its own: a server that gave up on the fast path may still
+                # be writing into the other one
+                Path(local).unlink(missing_ok=True)
+                fd, local = tempfile.mkstemp(dir=root, suffix=".out")
+                with os.fdopen(fd, "wb") as out:
+                    count = self._ordinary(instance, uri, out, settings, pool)
+            if count is None:
+                return None
             try:
                 artifacts.upload_file(Path(local), target, config=self.config,
                                       objects=self.objects)
             except OSError as exc:
                 raise ObjectFailed(f"{uri}: the output could not be written to {target}: "
                                    f"{exc}") from None
-            return count
+            return count, fast
         except FileNotFoundError:
             raise ObjectFailed(f"{uri} does not exist (it was listed at the start of the "
                                "job).") from None
@@ -427,6 +460,139 @@ class TransformRun:
             raise ObjectFailed(f"{uri} could not be read{what}: {exc}") from None
         finally:
             Path(local).unlink(missing_ok=True)
+
+    def _ordinary(self, instance: Instance, uri: str, out, settings: Settings, pool
+                  ) -> int | None:
+        """The object read, cut into mini-batches and sent to ``/invocations``, answers
+        written to ``out`` in order; its record count, or None when stopped."""
+        count = 0
+        with self._open(uri) as raw:
+            stream = gzip.GzipFile(fileobj=raw) if settings.gzipped else raw
+            pending: deque = deque()
+            if settings.multi and settings.split_type == "Line" and not settings.processing.active:
+                batches = records.line_chunks(stream, settings.max_bytes)
+            else:
+                batches = records.batches(records.split(stream, settings.split_type),
+                                          multi=settings.multi, max_bytes=settings.max_bytes,
+                                          split_type=settings.split_type)
+            for batch in batches:
+                if self.stop_requested.is_set():
+                    for f in pending:
+                        f.cancel()
+                    return None
+                count += batch.count if isinstance(batch, records.Chunk) else len(batch)
+                if pool is None:
+                    out.write(self._answer(instance, uri, batch, settings))
+                    continue
+                pending.append(pool.submit(self._answer, instance, uri, batch, settings))
+                while len(pending) >= settings.concurrency:
+                    out.write(pending.popleft().result())
+            while pending:
+                out.write(pending.popleft().result())
+        return count
+
+    # --- the fast path: kamado's own model server reads kamado's own object ---------------------
+    def _fast_eligible(self, instance: Instance, uri: str, settings: Settings) -> bool:
+        """MultiRecord over lines without data processing, of an object of kamado's own
+        store (a file here), by a model server of kamado's own (one container, not a user's
+        image) that has not said it cannot (:mod:`kamado.serving.batch`)."""
+        return (not self.fast_refused and settings.multi and settings.split_type == "Line"
+                and not settings.processing.active and not settings.gzipped
+                and is_s3(uri) and not self.config.s3_endpoint_url
+                and len(instance.containers) == 1
+                and instance.containers[0].image.kind != "user")
+
+    def _fast(self, instance: Instance, uri: str, out, local: str, settings: Settings):
+        """The object transformed by the model server reading it from its file: its record
+        count, None when stopped, or ORDINARY when it is for the ordinary way (anything the
+        fast path does not answer exactly as the ordinary way would — including every
+        failure, so that the ordinary way says what it always says)."""
+        if not self._fast_eligible(instance, uri, settings):
+            return ORDINARY
+        try:
+            path = self.objects.get_object(*split_s3_uri(uri)).path
+            f = open(path, "rb")
+        except (AwsError, OSError):
+            return ORDINARY  # gone: the ordinary way says so
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            if size < batch_route.SMALLEST_RANGE:
+                return ORDINARY  # nothing to gain
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                try:
+                    ranges = list(records.line_ranges(data, settings.max_bytes))
+                except records.SplitError:
+                    return ORDINARY
+                count = 0
+                for group in _groups(ranges):
+                    if self.stop_requested.is_set():
+                        return None
+                    if group[0][1] - group[0][0] < batch_route.SMALLEST_RANGE:
+                        answer = self._fast_small(instance, data, group[0], settings)
+                        if answer is not ORDINARY:
+                            out.write(answer[0])
+                    else:
+                        # the server writes the answers into the part file itself
+                        out.flush()
+                        answer = self._fast_call(instance, path, group, settings, out, local)
+                    if answer is ORDINARY:
+                        return ORDINARY
+                    count += answer[1]
+                return count
+
+    def _fast_call(self, instance: Instance, path: str, ranges: list, settings: Settings, out,
+                   local: str):
+        """The server answers ``ranges`` of the file at ``path`` into ``out`` (the part file
+        at ``local``), from where it is; (b"", records) or ORDINARY."""
+        container = instance.containers[0]
+        offset = out.tell()
+        # absolute: the server runs in a directory of its own
+        request = json.dumps({"path": os.path.abspath(path), "ranges": ranges,
+                              "threads": settings.concurrency,
+                              "content_type": settings.content_type, "accept": settings.accept,
+                              "output": os.path.abspath(local), "offset": offset,
+                              "token": self.fast_token}).encode()
+        try:
+            # each mini-batch may take as long as an invocation
+            conn = http.client.HTTPConnection("127.0.0.1", container.port,
+                                              timeout=settings.timeout * len(ranges))
+            try:
+                conn.request("POST", batch_route.ROUTE, body=request,
+                             headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                body = response.read()
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException):
+            return ORDINARY  # the ordinary way retries, or says what went wrong
+        if response.status in (404, 405, 501):
+            self.fast_refused = True  # not a server, or a model, for it: no more asking
+        if response.status != 200:
+            log.debug("transform job %s: the fast path answered %s: %s", self.name,
+                      response.status, body[:200])
+            return ORDINARY
+        count = response.getheader(batch_route.RECORDS_HEADER) or ""
+        size = response.getheader(batch_route.BYTES_HEADER) or ""
+        if not (count.isdigit() and size.isdigit()) or body:
+            return ORDINARY
+        # every answer ends with a newline (the server checks): AssembleWith adds nothing
+        out.seek(offset + int(size))
+        return b"", int(count)
+
+    def _fast_small(self, instance: Instance, data, where: tuple[int, int],
+                    settings: Settings):
+        """A mini-batch too small for the server's reader (the object's last one, mostly),
+        sent to /invocations as the ordinary way sends it."""
+        piece = data[where[0]:where[1]]
+        chunk = records.chunk_of(piece if piece.endswith(b"\n") else piece + b"\n", 0)
+        if chunk is None:
+            return b"", 0
+        status, body, _ = self._call(instance, chunk.data, settings)
+        if status >= 400:
+            return ORDINARY  # the ordinary way finds the line and says why
+        if settings.assemble_line and not body.endswith(b"\n"):
+            body += b"\n"
+        return body, chunk.count
 
     # --- requests ------------------------------------------------------------------------------
     def _answer(self, instance: Instance, uri: str, batch, settings: Settings) -> bytes:

@@ -116,6 +116,9 @@ class Models(Provider):
         if image.serve is None:
             raise ValidationError(f"{where}.Image {container['Image']} ({image.name}) has no "
                                   "serve program, so it cannot host a model.")
+        # A model is made to be served: start the image's fork server now, so its imports
+        # overlap whatever comes next (an endpoint, a transform job) instead of delaying it.
+        self.platform.engine.forks.warm(image)
         multi = container.get("Mode") == "MultiModel"
         if multi and pipeline:
             raise ValidationError("Multi-model containers cannot be part of an inference "
