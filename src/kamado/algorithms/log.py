@@ -1,4 +1,5 @@
-"""Log lines in the shape AWS's Linear Learner prints them, because the service's
+"""Log lines in the shape AWS's first-party algorithms (Linear Learner, K-Means, PCA, k-NN,
+Random Cut Forest, Factorization Machines, IP Insights, LDA) print them, because the service's
 auto-populated metric regexes (and users' habits) read exactly these:
 
     [07/17/2024 19:38:23 INFO 139933004003136] #quality_metric: host=algo-1, test mse <loss>=13.7

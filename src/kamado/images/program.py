@@ -44,3 +44,20 @@ def run(commands: dict[str, Callable[[TrainingEnvironment], None]],
         env.write_failure(f"AlgorithmError: {type(exc).__name__}: {exc}")
         return 1
     return 0
+
+
+def algorithm_main(train: str, inference: str, argv: list[str] | None = None) -> int:
+    """The whole ``__main__`` of a built-in algorithm's image: ``serve`` runs the model server
+    with the handlers of module ``inference``; ``train`` runs ``train`` ("module:function",
+    imported only then, so a model server never loads the trainer's libraries)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        from kamado.serving.server import serve
+
+        return serve(inference, script="none")
+    module, _, function = train.partition(":")
+
+    def train_job(env: TrainingEnvironment) -> None:
+        __import__(module, fromlist=[function]).__dict__[function](env)
+
+    return run({"train": train_job}, argv)

@@ -21,45 +21,45 @@ from pathlib import Path
 from kamado.errors import ValidationError
 
 # --- AWS's registry accounts (builtin-algorithms.md §1.2) -------------------------------------
-# Columns: group A (linear-learner & co), group B (legacy xgboost:1 & co), FW (sagemaker-xgboost,
-# sagemaker-scikit-learn). An ECR URI of these repositories from another account is not
+# Columns: group A (linear-learner & co), group B (blazingtext, legacy xgboost:1 & co), FW
+# (sagemaker-xgboost, sagemaker-scikit-learn), LDA (its own accounts, fewer regions: None). An ECR URI of these repositories from another account is not
 # AWS's image, so it is looked up among the user's own images instead.
 _ACCOUNTS = {
-    "us-east-1": ("382416733822", "811284229777", "683313688378"),
-    "us-east-2": ("404615174143", "825641698319", "257758044811"),
-    "us-west-1": ("632365934929", "632365934929", "746614075791"),
-    "us-west-2": ("174872318107", "433757028032", "246618743249"),
-    "af-south-1": ("455444449433", "455444449433", "510948584623"),
-    "ap-east-1": ("286214385809", "286214385809", "651117190479"),
-    "ap-northeast-1": ("351501993468", "501404015308", "354813040037"),
-    "ap-northeast-2": ("835164637446", "306986355934", "366743142698"),
-    "ap-northeast-3": ("867004704886", "867004704886", "867004704886"),
-    "ap-south-1": ("991648021394", "991648021394", "720646828776"),
-    "ap-south-2": ("628508329040", "628508329040", "628508329040"),
-    "ap-southeast-1": ("475088953585", "475088953585", "121021644041"),
-    "ap-southeast-2": ("712309505854", "544295431143", "783357654285"),
-    "ap-southeast-3": ("951798379941", "951798379941", "951798379941"),
-    "ap-southeast-4": ("106583098589", "106583098589", "106583098589"),
-    "ca-central-1": ("469771592824", "469771592824", "341280168497"),
-    "ca-west-1": ("190319476487", "190319476487", "190319476487"),
-    "cn-north-1": ("390948362332", "390948362332", "450853457545"),
-    "cn-northwest-1": ("387376663083", "387376663083", "451049120500"),
-    "eu-central-1": ("664544806723", "813361260812", "492215442770"),
-    "eu-central-2": ("680994064768", "680994064768", "680994064768"),
-    "eu-north-1": ("669576153137", "669576153137", "662702820516"),
-    "eu-south-1": ("257386234256", "257386234256", "978288397137"),
-    "eu-south-2": ("104374241257", "104374241257", "104374241257"),
-    "eu-west-1": ("438346466558", "685385470294", "141502667606"),
-    "eu-west-2": ("644912444149", "644912444149", "764974769150"),
-    "eu-west-3": ("749696950732", "749696950732", "659782779980"),
-    "il-central-1": ("898809789911", "898809789911", "898809789911"),
-    "me-central-1": ("272398656194", "272398656194", "272398656194"),
-    "me-south-1": ("249704162688", "249704162688", "801668240914"),
-    "sa-east-1": ("855470959533", "855470959533", "737474898029"),
-    "us-gov-east-1": ("237065988967", "237065988967", "237065988967"),
-    "us-gov-west-1": ("226302683700", "226302683700", "414596584902"),
+    "us-east-1": ("382416733822", "811284229777", "683313688378", "766337827248"),
+    "us-east-2": ("404615174143", "825641698319", "257758044811", "999911452149"),
+    "us-west-1": ("632365934929", "632365934929", "746614075791", "632365934929"),
+    "us-west-2": ("174872318107", "433757028032", "246618743249", "266724342769"),
+    "af-south-1": ("455444449433", "455444449433", "510948584623", None),
+    "ap-east-1": ("286214385809", "286214385809", "651117190479", None),
+    "ap-northeast-1": ("351501993468", "501404015308", "354813040037", "258307448986"),
+    "ap-northeast-2": ("835164637446", "306986355934", "366743142698", "293181348795"),
+    "ap-northeast-3": ("867004704886", "867004704886", "867004704886", None),
+    "ap-south-1": ("991648021394", "991648021394", "720646828776", "991648021394"),
+    "ap-south-2": ("628508329040", "628508329040", "628508329040", None),
+    "ap-southeast-1": ("475088953585", "475088953585", "121021644041", "475088953585"),
+    "ap-southeast-2": ("712309505854", "544295431143", "783357654285", "297031611018"),
+    "ap-southeast-3": ("951798379941", "951798379941", "951798379941", None),
+    "ap-southeast-4": ("106583098589", "106583098589", "106583098589", None),
+    "ca-central-1": ("469771592824", "469771592824", "341280168497", "469771592824"),
+    "ca-west-1": ("190319476487", "190319476487", "190319476487", None),
+    "cn-north-1": ("390948362332", "390948362332", "450853457545", None),
+    "cn-northwest-1": ("387376663083", "387376663083", "451049120500", None),
+    "eu-central-1": ("664544806723", "813361260812", "492215442770", "353608530281"),
+    "eu-central-2": ("680994064768", "680994064768", "680994064768", None),
+    "eu-north-1": ("669576153137", "669576153137", "662702820516", None),
+    "eu-south-1": ("257386234256", "257386234256", "978288397137", None),
+    "eu-south-2": ("104374241257", "104374241257", "104374241257", None),
+    "eu-west-1": ("438346466558", "685385470294", "141502667606", "999678624901"),
+    "eu-west-2": ("644912444149", "644912444149", "764974769150", "644912444149"),
+    "eu-west-3": ("749696950732", "749696950732", "659782779980", None),
+    "il-central-1": ("898809789911", "898809789911", "898809789911", None),
+    "me-central-1": ("272398656194", "272398656194", "272398656194", None),
+    "me-south-1": ("249704162688", "249704162688", "801668240914", None),
+    "sa-east-1": ("855470959533", "855470959533", "737474898029", None),
+    "us-gov-east-1": ("237065988967", "237065988967", "237065988967", None),
+    "us-gov-west-1": ("226302683700", "226302683700", "414596584902", "226302683700"),
 }
-_GROUP_COLUMN = {"A": 0, "B": 1, "FW": 2}
+_GROUP_COLUMN = {"A": 0, "B": 1, "FW": 2, "LDA": 3}
 # AWS's deep-learning containers (PyTorch) come from one account in most regions; kamado
 # matches them by repository name only.
 DLC_ACCOUNT = "763104351884"
@@ -123,6 +123,8 @@ class Image:
                 continue
             else:
                 account = accounts[_GROUP_COLUMN[repo.group]]
+                if account is None:  # not offered in this region
+                    continue
             suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
             found += [f"{account}.dkr.ecr.{region}{suffix}/{repo.name}:{t}" for t in repo.tags]
         return found
@@ -130,6 +132,20 @@ class Image:
 
 def _module(name: str) -> tuple[str, ...]:
     return (sys.executable, "-m", name)
+
+
+def _algorithm(repository: str, description: str, package: str, *, requires: tuple[str, ...],
+               extra: str = "ml", group: str = "A", tags: tuple[str, ...] = ("1", "latest")
+               ) -> Image:
+    """A first-party algorithm's image: AWS's repository, its program
+    ``kamado.images.<package>``, and its MetricDefinitions from
+    ``kamado.algorithms.<package>.definitions``."""
+    program = _module(f"kamado.images.{package}")
+    return Image(repository, description, "algorithm", train=program, serve=program,
+                 repositories=(Repository(repository, group, tags),), requires=requires,
+                 extra=extra, metrics=f"kamado.algorithms.{package}.definitions:metric_definitions",
+                 preload=(f"kamado.images.{package}.__main__", "kamado.algorithms.data",
+                          "kamado.serving.server:preload", "kamado.serving.formats:preload"))
 
 
 BUILTINS: tuple[Image, ...] = (
@@ -145,7 +161,8 @@ BUILTINS: tuple[Image, ...] = (
           preload=("kamado.images.xgboost.__main__", "kamado.algorithms.xgboost.train",
                    "kamado.algorithms.xgboost.train:import_xgboost",
                    "kamado.algorithms.xgboost.callbacks", "kamado.algorithms.data", "pyarrow.csv",
-                   "scipy.sparse")),
+                   "scipy.sparse", "kamado.serving.server:preload",
+                   "kamado.algorithms.xgboost.inference", "kamado.serving.formats:preload")),
     Image("linear-learner", "Linear Learner: binary, multiclass and regression linear models",
           "algorithm", train=_module("kamado.images.linear_learner"),
           serve=_module("kamado.images.linear_learner"),
@@ -155,6 +172,25 @@ BUILTINS: tuple[Image, ...] = (
           # its __main__ first: it sets BLAS to one thread before NumPy loads
           preload=("kamado.images.linear_learner.__main__", "kamado.algorithms.linear_learner.job",
                    "kamado.algorithms.data")),
+    # The classic built-in algorithms (builtin-algorithms.md §3.3-3.11, 3.19-3.20): code in
+    # kamado.algorithms.<package>, a thin image kamado.images.<package>.
+    _algorithm("kmeans", "K-Means: k-means++ or random init, mini-batch training", "kmeans",
+               requires=("sklearn", "numpy")),
+    _algorithm("pca", "PCA: regular or randomized principal component analysis", "pca",
+               requires=("sklearn", "numpy")),
+    _algorithm("knn", "k-NN: nearest-neighbour classifier and regressor on a faiss index", "knn",
+               requires=("faiss", "numpy"), extra="algorithms"),
+    _algorithm("randomcutforest", "Random Cut Forest: anomaly scores", "random_cut_forest",
+               requires=("numpy",)),
+    _algorithm("factorization-machines", "Factorization Machines: binary classifier and "
+               "regressor on sparse data", "factorization_machines", requires=("numpy", "scipy")),
+    _algorithm("ipinsights", "IP Insights: entity-IP address embeddings", "ip_insights",
+               requires=("numpy",)),
+    _algorithm("lda", "LDA: latent Dirichlet allocation topic model", "lda",
+               requires=("sklearn", "numpy"), group="LDA"),
+    _algorithm("blazingtext", "BlazingText: fastText text classification and word2vec "
+               "embeddings", "blazingtext", requires=("fasttext", "gensim", "numpy"),
+               extra="algorithms", group="B"),
     Image("sklearn", "scikit-learn framework: script mode (entry_point)", "framework",
           train=_module("kamado.images.sklearn"), serve=_module("kamado.images.sklearn"),
           repositories=(Repository("sagemaker-scikit-learn", "FW", (

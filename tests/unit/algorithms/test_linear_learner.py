@@ -21,7 +21,7 @@ from kamado.algorithms.linear_learner import (
     Data, evaluate, fit, fit_resolved, load_model, metric_definitions, predict,
     validate_hyperparameters)
 from kamado.algorithms.linear_learner.checkpoint import Checkpointer
-from kamado.algorithms.linear_learner.log import SilentLog
+from kamado.algorithms.log import SilentLog
 from kamado.images.program import ClientError
 
 

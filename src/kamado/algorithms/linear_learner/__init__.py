@@ -15,7 +15,7 @@ import numpy as np
 from kamado.algorithms.linear_learner.definitions import metric_definitions
 from kamado.algorithms.linear_learner.evaluation import evaluate
 from kamado.algorithms.linear_learner.hyperparameters import validate as validate_hyperparameters
-from kamado.algorithms.linear_learner.log import JobLog
+from kamado.algorithms.log import JobLog
 from kamado.algorithms.linear_learner.model import LinearModel, load_model, predict
 from kamado.algorithms.linear_learner.trainer import Data, Result
 from kamado.algorithms.linear_learner.trainer import fit as fit_resolved

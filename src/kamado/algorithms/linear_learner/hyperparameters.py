@@ -9,10 +9,10 @@ naming the hyperparameter and what it may be, because that is what the user has 
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Callable
 
+from kamado.algorithms.hyperparameters import (POSITIVE, UNIT_OPEN, Number, boolean, choice,
+                                              parse as parse_values, tristate)
 from kamado.images.program import ClientError
 
 PREDICTOR_TYPES = ("binary_classifier", "multiclass_classifier", "regressor")
@@ -32,137 +32,53 @@ AUTO_LEARNING_RATE = {"adam": 0.1, "rmsprop": 0.01, "sgd": 0.1}
 AUTO_NUM_MODELS = 32  # real jobs log metrics for models 0..31
 
 
-# --- value parsers ---------------------------------------------------------------------------
-def _text(value) -> str:
-    """The SDK's str(v) for built-ins, or json.dumps(v) when a framework-style client sent it."""
-    if not isinstance(value, str):
-        return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
-    try:
-        decoded = json.loads(value)
-    except ValueError:
-        return value.strip()
-    return decoded if isinstance(decoded, str) else value.strip()
-
-
-class _Number:
-    """A number in a range; ``auto`` (and other words) allowed where AWS allows them."""
-
-    def __init__(self, *, integer=False, lo=None, hi=None, lo_open=False, hi_open=False,
-                 words=()):
-        self.integer, self.lo, self.hi = integer, lo, hi
-        self.lo_open, self.hi_open, self.words = lo_open, hi_open, tuple(words)
-
-    @property
-    def bounds(self) -> str:
-        lo = "-inf" if self.lo is None else f"{self.lo:g}"
-        hi = "inf" if self.hi is None else f"{self.hi:g}"
-        return f"{'(' if self.lo_open else '['}{lo}, {hi}{')' if self.hi_open else ']'}"
-
-    @property
-    def allowed(self) -> str:
-        kind = f"{'an integer' if self.integer else 'a number'} in {self.bounds}"
-        return f"{', '.join(self.words)} or {kind}" if self.words else kind
-
-    def __call__(self, name: str, text: str):
-        if text in self.words:
-            return text
-        try:
-            value = float(text)
-            if not math.isfinite(value):
-                raise ValueError
-            if self.integer:
-                if not value.is_integer():
-                    raise ValueError
-                value = int(value)
-        except ValueError:
-            raise ClientError(f"Hyperparameter {name}: value {text!r} is not valid; allowed "
-                              f"values: {self.allowed}.") from None
-        below = self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo)
-        above = self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi)
-        if below or above:
-            raise ClientError(f"Hyperparameter {name}: value {text} is not in {self.bounds}; "
-                              f"allowed values: {self.allowed}.")
-        return value
-
-
-def _choice(*options: str) -> Callable[[str, str], str]:
-    def parse(name: str, text: str) -> str:
-        if text not in options:
-            raise ClientError(f"Hyperparameter {name}: value {text!r} is not valid; allowed "
-                              f"values: {', '.join(options)}.")
-        return text
-    return parse
-
-
-def _bool(name: str, text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise ClientError(f"Hyperparameter {name}: value {text!r} is not valid; allowed values: "
-                      "true, false.")
-
-
-def _tristate(name: str, text: str):
-    if text.lower() == "auto":
-        return "auto"
-    try:
-        return _bool(name, text)
-    except ClientError:
-        raise ClientError(f"Hyperparameter {name}: value {text!r} is not valid; allowed values: "
-                          "auto, true, false.") from None
-
-
-POSITIVE = dict(lo=0, lo_open=True)
-UNIT_OPEN = dict(lo=0, hi=1, lo_open=True, hi_open=True)
 SPECS: dict[str, Callable[[str, str], object]] = {
-    "predictor_type": _choice(*PREDICTOR_TYPES),
+    "predictor_type": choice(*PREDICTOR_TYPES),
     # AWS's own default configuration carries num_classes=1 and ignores it unless the
     # predictor is multiclass, so the 3..1,000,000 range is checked only then (resolve).
-    "num_classes": _Number(integer=True, lo=1, hi=1_000_000),
-    "feature_dim": _Number(integer=True, words=("auto",), **POSITIVE),
-    "mini_batch_size": _Number(integer=True, **POSITIVE),
-    "epochs": _Number(integer=True, **POSITIVE),
-    "loss": _choice(*LOSSES),
-    "optimizer": _choice("auto", "sgd", "adam", "rmsprop"),
-    "learning_rate": _Number(words=("auto",), **POSITIVE),
-    "wd": _Number(words=("auto",), lo=0),
-    "l1": _Number(words=("auto",), lo=0),
-    "use_bias": _bool,
-    "normalize_data": _tristate,
-    "normalize_label": _tristate,
-    "unbias_data": _tristate,
-    "unbias_label": _tristate,
-    "num_models": _Number(integer=True, words=("auto",), **POSITIVE),
-    "num_calibration_samples": _Number(integer=True, words=("auto",), **POSITIVE),
-    "num_point_for_scaler": _Number(integer=True, **POSITIVE),
-    "binary_classifier_model_selection_criteria": _choice(*CRITERIA),
-    "target_recall": _Number(**UNIT_OPEN),
-    "target_precision": _Number(**UNIT_OPEN),
-    "positive_example_weight_mult": _Number(words=("auto", "balanced"), **POSITIVE),
-    "balance_multiclass_weights": _bool,
-    "accuracy_top_k": _Number(integer=True, lo=1, hi=1_000_000),
-    "f_beta": _Number(**POSITIVE),
-    "early_stopping_patience": _Number(integer=True, **POSITIVE),
-    "early_stopping_tolerance": _Number(**POSITIVE),
-    "init_method": _choice("uniform", "normal"),
-    "init_scale": _Number(**POSITIVE),
-    "init_sigma": _Number(**POSITIVE),
-    "init_bias": _Number(),
-    "beta_1": _Number(words=("auto",), lo=0, hi=1, hi_open=True),
-    "beta_2": _Number(words=("auto",), lo=0, hi=1, hi_open=True),
-    "momentum": _Number(words=("auto",), lo=0, hi=1, hi_open=True),
-    "bias_lr_mult": _Number(words=("auto",), **POSITIVE),
-    "bias_wd_mult": _Number(words=("auto",), lo=0),
-    "use_lr_scheduler": _bool,
-    "lr_scheduler_step": _Number(integer=True, words=("auto",), **POSITIVE),
-    "lr_scheduler_factor": _Number(words=("auto",), **UNIT_OPEN),
-    "lr_scheduler_minimum_lr": _Number(words=("auto",), **POSITIVE),
-    "margin": _Number(lo=0),
-    "quantile": _Number(**UNIT_OPEN),
-    "loss_insensitivity": _Number(**POSITIVE),
-    "huber_delta": _Number(lo=0),
+    "num_classes": Number(integer=True, lo=1, hi=1_000_000),
+    "feature_dim": Number(integer=True, words=("auto",), **POSITIVE),
+    "mini_batch_size": Number(integer=True, **POSITIVE),
+    "epochs": Number(integer=True, **POSITIVE),
+    "loss": choice(*LOSSES),
+    "optimizer": choice("auto", "sgd", "adam", "rmsprop"),
+    "learning_rate": Number(words=("auto",), **POSITIVE),
+    "wd": Number(words=("auto",), lo=0),
+    "l1": Number(words=("auto",), lo=0),
+    "use_bias": boolean,
+    "normalize_data": tristate,
+    "normalize_label": tristate,
+    "unbias_data": tristate,
+    "unbias_label": tristate,
+    "num_models": Number(integer=True, words=("auto",), **POSITIVE),
+    "num_calibration_samples": Number(integer=True, words=("auto",), **POSITIVE),
+    "num_point_for_scaler": Number(integer=True, **POSITIVE),
+    "binary_classifier_model_selection_criteria": choice(*CRITERIA),
+    "target_recall": Number(**UNIT_OPEN),
+    "target_precision": Number(**UNIT_OPEN),
+    "positive_example_weight_mult": Number(words=("auto", "balanced"), **POSITIVE),
+    "balance_multiclass_weights": boolean,
+    "accuracy_top_k": Number(integer=True, lo=1, hi=1_000_000),
+    "f_beta": Number(**POSITIVE),
+    "early_stopping_patience": Number(integer=True, **POSITIVE),
+    "early_stopping_tolerance": Number(**POSITIVE),
+    "init_method": choice("uniform", "normal"),
+    "init_scale": Number(**POSITIVE),
+    "init_sigma": Number(**POSITIVE),
+    "init_bias": Number(),
+    "beta_1": Number(words=("auto",), lo=0, hi=1, hi_open=True),
+    "beta_2": Number(words=("auto",), lo=0, hi=1, hi_open=True),
+    "momentum": Number(words=("auto",), lo=0, hi=1, hi_open=True),
+    "bias_lr_mult": Number(words=("auto",), **POSITIVE),
+    "bias_wd_mult": Number(words=("auto",), lo=0),
+    "use_lr_scheduler": boolean,
+    "lr_scheduler_step": Number(integer=True, words=("auto",), **POSITIVE),
+    "lr_scheduler_factor": Number(words=("auto",), **UNIT_OPEN),
+    "lr_scheduler_minimum_lr": Number(words=("auto",), **POSITIVE),
+    "margin": Number(lo=0),
+    "quantile": Number(**UNIT_OPEN),
+    "loss_insensitivity": Number(**POSITIVE),
+    "huber_delta": Number(lo=0),
 }
 DEFAULTS = {
     "feature_dim": "auto", "mini_batch_size": 1000, "epochs": 15, "loss": "auto",
@@ -183,17 +99,7 @@ DEFAULTS = {
 
 def parse(raw: dict) -> dict:
     """Typed values for every hyperparameter, AWS's defaults filled in; ranges checked."""
-    hp = dict(DEFAULTS)
-    for key, value in raw.items():
-        # Reserved names the platform or the tuner add (``_tuning_objective_metric``,
-        # ``sagemaker_*``) are not the algorithm's.
-        if key.startswith(("_", "sagemaker_")):
-            continue
-        if key not in SPECS:
-            raise ClientError(f"Hyperparameter {key} is not a hyperparameter of Linear Learner; "
-                              f"it takes {', '.join(sorted(SPECS))}.")
-        hp[key] = SPECS[key](key, _text(value))
-    return hp
+    return parse_values(raw, SPECS, DEFAULTS, "Linear Learner")
 
 
 def resolve(hp: dict, raw: dict | None = None) -> dict:

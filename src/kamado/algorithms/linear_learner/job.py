@@ -12,11 +12,12 @@ import json
 
 import numpy as np
 
+from kamado.algorithms import channels
 from kamado.algorithms.data import CSV, RECORDIO, load_channel, parse_content_type
 from kamado.algorithms.linear_learner.checkpoint import Checkpointer, fingerprint
 from kamado.algorithms.linear_learner.evaluation import evaluate
 from kamado.algorithms.linear_learner.hyperparameters import validate
-from kamado.algorithms.linear_learner.log import JobLog
+from kamado.algorithms.log import JobLog
 from kamado.algorithms.linear_learner.model import LinearModel
 from kamado.algorithms.linear_learner.trainer import Data, check_data, fit
 from kamado.images.environment import TrainingEnvironment
@@ -36,22 +37,12 @@ def _read(env: TrainingEnvironment, channel: str, width: int | None) -> Data:
     if ds.y is None:
         raise ClientError(f"Channel {channel} has no labels; Linear Learner needs the label in "
                           "the first CSV column or in each record's label.")
-    X = ds.X
-    if hasattr(X, "toarray") and width is not None and X.shape[1] < width:
-        # Sparse records only reach their last non-zero feature; widen to the model's width.
-        import scipy.sparse as sp
-
-        X = sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], width))
+    X = ds.X if width is None else channels.widen(ds.X, width)
     return Data(X, np.asarray(ds.y, float), None if ds.w is None else np.asarray(ds.w, float))
 
 
 def read_channels(env: TrainingEnvironment, hp: dict) -> dict[str, Data]:
-    unknown = [c for c in env.channels if c not in CHANNELS]
-    if unknown:
-        raise ClientError(f"Channel {unknown[0]} is not used by Linear Learner; its channels are "
-                          "train (required), validation and test.")
-    if "train" not in env.input_data_config:
-        raise ClientError("Linear Learner requires a train channel.")
+    channels.check(env, "Linear Learner", CHANNELS)
     width = hp["feature_dim"] if hp["feature_dim"] != "auto" else None
     data = {"train": _read(env, "train", width)}
     width = data["train"].X.shape[1]

@@ -19,7 +19,7 @@ import numpy as np
 from kamado.algorithms.linear_learner.calibration import calibrate
 from kamado.algorithms.linear_learner.checkpoint import Checkpointer
 from kamado.algorithms.linear_learner.grid import ModelGrid, model_grid
-from kamado.algorithms.linear_learner.log import JobLog, SilentLog
+from kamado.algorithms.log import JobLog, SilentLog
 from kamado.algorithms.linear_learner.losses import OBJECTIVE_NAMES, LossParams, loss_and_grad
 from kamado.algorithms.linear_learner.model import LinearModel
 from kamado.algorithms.linear_learner.optimizers import Optimizer
