@@ -31,11 +31,16 @@ def _fail(message: str, code: int = 2):
 
 def start_arn(sm, ref: str) -> str:
     """The lineage entity that stands for ``ref``."""
-    if ":endpoint/" in ref or ":model-package/" in ref or ":model-package-group/" in ref:
+    if ":endpoint/" in ref or ":model-package-group/" in ref:
         found = sm.list_contexts(SourceUri=ref)["ContextSummaries"]
         if not found:
             _fail(f"No lineage context tracks {ref}.", 1)
         return found[0]["ContextArn"]
+    if ":model-package/" in ref:
+        found = sm.list_artifacts(SourceUri=ref)["ArtifactSummaries"]
+        if not found:
+            _fail(f"No lineage artifact tracks {ref}.", 1)
+        return found[0]["ArtifactArn"]
     if ":training-job/" in ref:
         name = ref.rsplit("/", 1)[1]
         return sm.describe_trial_component(

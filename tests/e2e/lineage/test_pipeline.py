@@ -68,8 +68,12 @@ def test_the_endpoint_context_reaches_the_training_data(sm, deployed):
     assert len(contexts) == 1 and contexts[0]["ContextType"] == "Endpoint"
     assert contexts[0]["ContextName"].startswith("lineage-endpoint-")
     endpoint_context = contexts[0]["ContextArn"]
-    packages = sm.list_contexts(SourceUri=deployed["package"])["ContextSummaries"]
-    assert [c["ContextType"] for c in packages] == ["ModelPackage"]
+    package = artifact_of(sm, deployed["package"])
+    assert package["ArtifactType"] == "ModelPackage"
+    approvals = sm.list_actions(SourceUri=deployed["package"])["ActionSummaries"]
+    assert [a["ActionType"] for a in approvals] == ["Approval"]
+    approval = sm.describe_action(ActionName=approvals[0]["ActionName"])
+    assert approval["Properties"]["ModelApprovalStatus"] == "Approved"
 
     answer = sm.query_lineage(StartArns=[endpoint_context], Direction="Ascendants",
                               IncludeEdges=True, MaxDepth=10, MaxResults=50)
@@ -79,7 +83,7 @@ def test_the_endpoint_context_reaches_the_training_data(sm, deployed):
     assert found[deployed["component"]] == {"Arn": deployed["component"],
                                             "Type": "TrainingJob",
                                             "LineageType": "TrialComponent"}
-    assert packages[0]["ContextArn"] in found
+    assert package["ArtifactArn"] in found and approval["ActionArn"] in found
     assert any(v.get("Type") == "ModelDeployment" for v in found.values())
 
     # What the SageMaker SDK's EndpointContext.dataset_artifacts() / training_job_arns() ask.
@@ -129,6 +133,12 @@ def test_the_cli_draws_the_tree(lineage_server, deployed):
     down = kamado(lineage_server, "lineage", f"arn:aws:sagemaker:us-east-1:000000000000:"
                   f"training-job/{JOB}", "--direction", "Descendants")
     assert down.returncode == 0 and "Context Endpoint" in down.stdout, down.stdout
+
+    package = kamado(lineage_server, "lineage", deployed["package"], "--direction", "Both")
+    assert package.returncode == 0, package.stdout + package.stderr
+    for expected in ("Artifact ModelPackage", "Action Approval", "Context ModelGroup",
+                     "Context Endpoint", "TrialComponent TrainingJob"):
+        assert expected in package.stdout, package.stdout
 
     bad = kamado(lineage_server, "lineage", deployed["component"] + "-nope")
     assert bad.returncode == 1 and "ResourceNotFound" in bad.stdout

@@ -18,14 +18,16 @@ What SageMaker records by itself (the module functions below, called by the prov
   channel (ArtifactType ``DataSet``, SourceUri its S3 URI) and one for the training image
   (``Image``), each ``ContributedTo`` the job's trial component; when the job ends with a
   model, the component ``Produced`` the model artifact (``Model``, its model.tar.gz).
-* a model package (:mod:`~kamado.services.sagemaker.registry`): a context (ContextType
-  ``ModelPackage``, SourceUri the package ARN); each container's model data ``ContributedTo``
-  it; a version is ``AssociatedWith`` its group's context (``ModelGroup``).
+* a model package (:mod:`~kamado.services.sagemaker.registry`): an artifact (ArtifactType
+  ``ModelPackage``, SourceUri the package ARN) that each container's model data and image
+  ``ContributedTo``; an action (ActionType ``Approval``) for its creation and approval, which
+  the package ``ContributedTo``; a version is ``AssociatedWith`` its group's context
+  (``ModelGroup``).
 * an endpoint (:mod:`~kamado.services.sagemaker.endpoints`): a context ``<endpoint>-<hash>``
   (ContextType ``Endpoint``, SourceUri the endpoint ARN) and, per endpoint configuration it
   runs, an action (ActionType ``ModelDeployment``) ``AssociatedWith`` the endpoint context; the
   model data and image artifacts of every variant's model, and the model package a container
-  was made from, ``ContributedTo`` the action.
+  was made from (and its approval action), ``ContributedTo`` the action.
 
 Artifacts SageMaker makes are found again by SourceUri ("there can be only one artifact with a
 unique SourceUri"), so the model a training job produced is the very artifact the endpoint's
@@ -183,18 +185,18 @@ def record_training_output(resources, ctx, tc_arn: str, job) -> None:
         link(resources, tc_arn, artifact.arn, "Produced")
 
 
+def approval_action_name(package_arn: str) -> str:
+    base = package_arn.split(":model-package/", 1)[1].replace("/", "-")
+    return f"{base[:80]}-{_short_hash(package_arn)}-approval"
+
+
 def record_model_package(resources, ctx, package_arn: str, data: dict,
                          group=None) -> None:
-    """A new model package: its context; its containers' model data and images ContributedTo
-    it; a version AssociatedWith its group's context."""
-    # ...:model-package/<name> or ...:model-package/<group>/<version>
-    base = package_arn.split(":model-package/", 1)[1].split("/", 1)[0]
-    name = f"{base[:80]}-{_short_hash(package_arn)}"
-    package = named_entity(resources, ctx, CONTEXT, name, {
-        "Source": {"SourceUri": package_arn, "SourceType": "ModelPackage"},
-        "ContextType": "ModelPackage",
-        "Properties": _present(ModelPackageVersion=str(data["ModelPackageVersion"])
-                               if data.get("ModelPackageVersion") else None)})
+    """A new model package, as AWS lists it ("Tracking Entities for Model Packages"): an
+    artifact for the package; its containers' model data and images ContributedTo it; an action
+    for the version's creation and approval that the package ContributedTo; for a version, a
+    context for its group that the package is AssociatedWith."""
+    package = source_artifact(resources, ctx, package_arn, "ModelPackage")
     for container in (data.get("InferenceSpecification") or {}).get("Containers") or []:
         if container.get("ModelDataUrl"):
             model = source_artifact(resources, ctx, container["ModelDataUrl"], "Model")
@@ -202,12 +204,28 @@ def record_model_package(resources, ctx, package_arn: str, data: dict,
         if container.get("Image"):
             image = source_artifact(resources, ctx, container["Image"], "Image")
             link(resources, image.arn, package.arn, "ContributedTo")
+    approval = named_entity(resources, ctx, ACTION, approval_action_name(package_arn), {
+        "Source": {"SourceUri": package_arn, "SourceType": "ModelPackage"},
+        "ActionType": "Approval", "Status": "Completed",
+        "Properties": _present(ModelApprovalStatus=data.get("ModelApprovalStatus")
+                               or ("PendingManualApproval" if group is not None else None))})
+    link(resources, package.arn, approval.arn, "ContributedTo")
     if group is not None:
         group_context = named_entity(
             resources, ctx, CONTEXT, f"{group.name[:80]}-{_short_hash(group.arn)}", {
                 "Source": {"SourceUri": group.arn, "SourceType": "ModelPackageGroup"},
                 "ContextType": "ModelGroup"})
         link(resources, package.arn, group_context.arn, "AssociatedWith")
+
+
+def record_approval(resources, ctx, package_arn: str, status: str) -> None:
+    """UpdateModelPackage changed the approval: the approval action says so."""
+    action = resources.get(ctx, ACTION, approval_action_name(package_arn), missing_ok=True)
+    if action is not None:
+        resources.update(ctx, ACTION, action.name, {
+            "Properties": {**(action.data.get("Properties") or {}),
+                           "ModelApprovalStatus": status},
+            "LastModifiedBy": _by(ctx)})
 
 
 def endpoint_context_name(endpoint_name: str, endpoint_arn: str) -> str:
@@ -256,10 +274,16 @@ def record_endpoint(resources, ctx, endpoint_name: str, endpoint_arn: str,
                     package = registry.get_package(resources, ctx, ref)
                 except AwsError:  # deleted since the model was made: nothing to link
                     continue
-                found, _ = resources.list(ctx, CONTEXT, max_results=1,
+                found, _ = resources.list(ctx, ARTIFACT, max_results=1,
                                           where={"Source.SourceUri": package.arn})
                 if found:
                     link(resources, found[0].arn, action.arn, "ContributedTo")
+                # Not in AWS's list, but what the SDK's ModelPackageApprovalAction.endpoints()
+                # looks for: the deployment follows from the approval.
+                approval = resources.get(ctx, ACTION, approval_action_name(package.arn),
+                                         missing_ok=True)
+                if approval is not None:
+                    link(resources, approval.arn, action.arn, "ContributedTo")
 
 
 class Lineage:

@@ -228,7 +228,7 @@ class ModelRegistry(Provider):
             self.resources.create(ctx, PACKAGE, name, arn,
                                   {**data, "ModelPackageName": name, "_Versioned": False},
                                   status=None, tags=request.get("Tags") or None)
-            lineage.record_model_package(self.resources, ctx, arn, data)  # its context
+            lineage.record_model_package(self.resources, ctx, arn, data)
         return arn
 
     def _create_version(self, ctx, group_ref: str, request: dict, data: dict) -> str:
@@ -259,7 +259,7 @@ class ModelRegistry(Provider):
             self.resources.create(ctx, PACKAGE, name, arn, data, status=status)
             self.resources.update(ctx, GROUP, group.name, {"_LastVersion": version})
             self.resources.associate(GROUP_VERSION, group.arn, arn)
-            lineage.record_model_package(self.resources, ctx, arn, data, group)  # its context
+            lineage.record_model_package(self.resources, ctx, arn, data, group)
         return arn
 
     def _checked(self, ctx, request: dict) -> dict:
@@ -454,6 +454,8 @@ class ModelRegistry(Provider):
                 data["LastModifiedBy"] = _created_by(ctx)
                 return data
             self.resources.update(ctx, PACKAGE, package.name, change, status=wanted or status)
+            if wanted and wanted != status:
+                lineage.record_approval(self.resources, ctx, package.arn, wanted)
         return {"ModelPackageArn": package.arn}
 
     def _check_card_update(self, current: dict | None, new: dict) -> None:
