@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from gateway import clients, start_kamado
+from gateway import clients, start_kamado, wait_training_job
 
 sys.path.insert(0, str(Path(__file__).parent))
 from algorithm_cases import Case, Data  # noqa: E402
@@ -83,13 +83,7 @@ def train(sm, name: str, case: Case, channels: list[dict]) -> tuple[float, dict]
         OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/output"},
         ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 3600})
-    while True:
-        job = sm.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            break
-        time.sleep(0.1)  # a tight poll would take CPU from the job it waits for
-    if job["TrainingJobStatus"] != "Completed":
-        raise SystemExit(f"{name}: {job['TrainingJobStatus']}: {job.get('FailureReason')}")
+    job = wait_training_job(sm, name)
     return job["TrainingEndTime"].timestamp() - started, job
 
 

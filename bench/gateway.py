@@ -80,6 +80,20 @@ def clients(endpoint: str, keys: tuple[str, str]):
     return boto3.client("sagemaker", **kw), boto3.client("s3", **kw)
 
 
+def wait_training_job(sm, name: str) -> dict:
+    """The Completed DescribeTrainingJob of ``name``; exits with its reason otherwise."""
+    while True:
+        job = sm.describe_training_job(TrainingJobName=name)
+        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            break
+        # A tight poll would take CPU from the job it waits for (two cores here); the moment
+        # the job completed is on the job itself, so a relaxed poll loses no precision.
+        time.sleep(0.1)
+    if job["TrainingJobStatus"] != "Completed":
+        raise SystemExit(f"{name}: {job['TrainingJobStatus']}: {job.get('FailureReason')}")
+    return job
+
+
 def timed(fn, n: int, progress, task) -> list[float]:
     out = []
     for _ in range(n):

@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from gateway import clients, start_kamado
+from gateway import clients, start_kamado, wait_training_job
 
 console = Console()
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -73,15 +73,7 @@ def on_kamado(sm, name: str, uri: str, rounds: int) -> float:
         OutputDataConfig={"S3OutputPath": "s3://bench/output"},
         ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 3600})
-    while True:
-        job = sm.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            break
-        # A tight poll would take CPU from the job it waits for (two cores here); the moment
-        # the job completed is on the job itself, so a relaxed poll loses no precision.
-        time.sleep(0.1)
-    if job["TrainingJobStatus"] != "Completed":
-        raise SystemExit(f"{name}: {job['TrainingJobStatus']}: {job.get('FailureReason')}")
+    job = wait_training_job(sm, name)
     # TrainingEndTime is when the job turned Completed (model.tar.gz uploaded), on this
     # machine's clock: from the CreateTrainingJob call to there is what a user waits.
     return job["TrainingEndTime"].timestamp() - started
