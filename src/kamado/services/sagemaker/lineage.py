@@ -214,7 +214,9 @@ def record_model_package(resources, ctx, package_arn: str, data: dict,
         group_context = named_entity(
             resources, ctx, CONTEXT, f"{group.name[:80]}-{_short_hash(group.arn)}", {
                 "Source": {"SourceUri": group.arn, "SourceType": "ModelPackageGroup"},
-                "ContextType": "ModelGroup"})
+                # Properties present, if empty: the SDK's ModelPackageGroup context reads
+                # properties.get("PipelineExecutionArn") (set when a pipeline made the group).
+                "ContextType": "ModelGroup", "Properties": {}})
         link(resources, package.arn, group_context.arn, "AssociatedWith")
 
 
@@ -668,6 +670,8 @@ class Lineage:
                 bound = utc(filters[key])
                 if (stamp <= bound) if later else (stamp >= bound):
                     return False
+        # "If multiple pairs are provided, an entity is included in the results if it matches
+        # any of the provided pairs" (QueryFilters.Properties).
         wanted = filters.get("Properties") or {}
         have = entity.data.get("Properties") or {}
-        return all(have.get(k) == v for k, v in wanted.items())
+        return not wanted or any(have.get(k) == v for k, v in wanted.items())
