@@ -1,0 +1,1 @@
+"""The BlazingText image (``blazingtext``): ``python -m kamado.images.blazingtext train|serve``."""
