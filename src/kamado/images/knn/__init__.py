@@ -1,0 +1,1 @@
+"""The k-NN image (``knn``): ``python -m kamado.images.knn train|serve``."""

@@ -1,0 +1,1 @@
+"""The LDA image (``lda``): ``python -m kamado.images.lda train|serve``."""
