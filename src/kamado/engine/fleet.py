@@ -29,6 +29,7 @@ from kamado.engine import artifacts
 from kamado.engine.joblog import JobLog
 from kamado.engine.process import JobProcess, SpawnedProcess
 from kamado.images.environment import translate
+from kamado.images.registry import jumpstart_source
 from kamado.serving.artifacts import ArtifactError, extract
 
 log = logging.getLogger("kamado.engine")
@@ -273,8 +274,6 @@ class Variant:
         from kamado.services.sagemaker.models import containers_of
 
         for index, spec in enumerate(containers_of(self.model)):
-            image = self.fleet.hosting.engine.images.resolve(spec["Image"],
-                                                             self.fleet.scope.region)
             where = self.dir / "data" / str(index)
             model_dir = code_dir = None
             if spec.get("ModelDataUrl") and spec.get("Mode") != "MultiModel":
@@ -282,8 +281,12 @@ class Variant:
             elif spec.get("Mode") == "MultiModel":
                 model_dir = where / "model"
                 model_dir.mkdir(parents=True, exist_ok=True)
+            # after the model is extracted: its files may say which image serves it
+            image = self.fleet.hosting.engine.images.resolve_model(
+                spec["Image"], self.fleet.scope.region, spec.get("Environment"), model_dir)
             submit = (spec.get("Environment") or {}).get("SAGEMAKER_SUBMIT_DIRECTORY", "")
-            if submit.startswith("s3://"):
+            # AWS's JumpStart inference script, replaced by kamado's own image, stays unread
+            if submit.startswith("s3://") and jumpstart_source(submit) != image.name:
                 code_dir = self._unpack(submit, where, "code")
             self.containers.append((spec, image, model_dir, code_dir))
 

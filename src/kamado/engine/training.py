@@ -26,6 +26,7 @@ from kamado.engine import artifacts, channels, container, jobdir
 from kamado.engine.joblog import JobLog, MetricRule
 from kamado.engine.process import JobProcess, SpawnedProcess
 from kamado.images.environment import FAILURE_LIMIT, in_job_dir
+from kamado.images.registry import jumpstart_algorithm
 from kamado.storage.uri import filesystem, is_s3
 from kamado.store.metrics import MetricPoint
 from kamado.store.types import now
@@ -173,9 +174,10 @@ class TrainingRun:
         if job.status != "InProgress":
             return
         data = job.data
-        self.image = self.engine.images.resolve(
+        self.image = self.engine.images.resolve_training(
             data["AlgorithmSpecification"].get("TrainingImage")
-            or data["AlgorithmSpecification"].get("AlgorithmName"), self.scope.region)
+            or data["AlgorithmSpecification"].get("AlgorithmName"), self.scope.region,
+            data.get("HyperParameters"))
         if not data["AlgorithmSpecification"].get("ContainerEntrypoint"):
             self.engine.forks.warm(self.image)  # its imports overlap the download
         deadline = time.monotonic() + (data.get("StoppingCondition") or {}).get(
@@ -245,6 +247,8 @@ class TrainingRun:
         role = data.get("RoleArn", "")
         for channel in data.get("InputDataConfig") or []:
             name = channel["ChannelName"]
+            if name == "model" and self._jumpstart(data):
+                continue  # AWS's pre-trained dummy model: out of kamado's reach, and unused
             try:
                 items = channels.list_channel(channel, config=self.config, objects=self.objects,
                                               region=self.scope.region, role=role,
@@ -264,11 +268,16 @@ class TrainingRun:
             except channels.ChannelError as exc:
                 raise Outcome("Failed", str(exc)) from None
 
+    def _jumpstart(self, data: dict) -> bool:
+        """A JumpStart tabular job that runs kamado's own algorithm in place of AWS's script
+        (ImageRegistry.resolve_training): its script tarball and model channel stay unread."""
+        return jumpstart_algorithm(data.get("HyperParameters")) == self.image.name
+
     def _deliver_code(self, data: dict, host: Host) -> None:
         """Script mode: the source tarball the SDK uploaded, extracted into ``code/``
         (the toolkit extracts only into an empty code directory, so it finds it done)."""
         uri = _decoded((data.get("HyperParameters") or {}).get("sagemaker_submit_directory"))
-        if not uri or not is_s3(uri):
+        if not uri or not is_s3(uri) or self._jumpstart(data):
             return
         fs, path = filesystem(uri, config=self.config, objects=self.objects)
         with tempfile.TemporaryDirectory() as tmp:

@@ -135,14 +135,17 @@ def _module(name: str) -> tuple[str, ...]:
 
 
 def _algorithm(repository: str, description: str, package: str, *, requires: tuple[str, ...],
-               extra: str = "ml", group: str = "A", tags: tuple[str, ...] = ("1", "latest")
-               ) -> Image:
+               extra: str = "ml", group: str = "A", tags: tuple[str, ...] = ("1", "latest"),
+               jumpstart: bool = False) -> Image:
     """A first-party algorithm's image: AWS's repository, its program
     ``kamado.images.<package>``, and its MetricDefinitions from
-    ``kamado.algorithms.<package>.definitions``."""
+    ``kamado.algorithms.<package>.definitions``. ``jumpstart``: AWS delivers it through
+    JumpStart (a PyTorch DLC and a script tarball), so it has no repository of its own and
+    ``repository`` is only kamado's short name for it."""
     program = _module(f"kamado.images.{package}")
     return Image(repository, description, "algorithm", train=program, serve=program,
-                 repositories=(Repository(repository, group, tags),), requires=requires,
+                 repositories=() if jumpstart else (Repository(repository, group, tags),),
+                 requires=requires,
                  extra=extra, metrics=f"kamado.algorithms.{package}.definitions:metric_definitions",
                  preload=(f"kamado.images.{package}.__main__", "kamado.algorithms.data",
                           "kamado.serving.server:preload", "kamado.serving.formats:preload"))
@@ -185,12 +188,18 @@ BUILTINS: tuple[Image, ...] = (
     _algorithm("factorization-machines", "Factorization Machines: binary classifier and "
                "regressor on sparse data", "factorization_machines", requires=("numpy", "scipy")),
     _algorithm("ipinsights", "IP Insights: entity-IP address embeddings", "ip_insights",
-               requires=("numpy",)),
+               requires=("numpy", "scipy")),
     _algorithm("lda", "LDA: latent Dirichlet allocation topic model", "lda",
                requires=("sklearn", "numpy"), group="LDA"),
     _algorithm("blazingtext", "BlazingText: fastText text classification and word2vec "
                "embeddings", "blazingtext", requires=("fasttext", "gensim", "numpy"),
                extra="algorithms", group="B"),
+    _algorithm("lightgbm", "LightGBM (JumpStart): gradient-boosted trees for tabular "
+               "classification and regression", "lightgbm_tabular",
+               requires=("lightgbm", "joblib", "numpy"), extra="algorithms", jumpstart=True),
+    _algorithm("catboost", "CatBoost (JumpStart): gradient-boosted oblivious trees for tabular "
+               "classification and regression", "catboost_tabular",
+               requires=("catboost", "numpy"), extra="algorithms", jumpstart=True),
     Image("sklearn", "scikit-learn framework: script mode (entry_point)", "framework",
           train=_module("kamado.images.sklearn"), serve=_module("kamado.images.sklearn"),
           repositories=(Repository("sagemaker-scikit-learn", "FW", (
@@ -205,6 +214,49 @@ BUILTINS: tuple[Image, ...] = (
                   "2.3-cpu-py311", "2.5-cpu-py311", "2.6-cpu-py312"))),
           requires=("torch",), extra="torch"),
 )
+
+
+# AWS's JumpStart scripts (training and inference) for the tabular algorithms kamado
+# implements itself (builtin-algorithms.md §1.3).
+_JUMPSTART_SOURCE = re.compile(
+    r"^s3://jumpstart-cache-prod-[a-z0-9-]+/source-directory-tarballs/(?P<algorithm>lightgbm|"
+    r"catboost)/(?:transfer_learning|inference)/(?P<task>classification|regression)/")
+# The side file kamado's tabular algorithms leave in model.tar.gz (kamado.algorithms.tabular)
+TABULAR_MODEL = "kamado-tabular.json"
+
+
+def jumpstart_script(uri) -> tuple[str, str] | None:
+    """("lightgbm"|"catboost", "classification"|"regression") when ``uri`` is AWS's JumpStart
+    script tarball for that algorithm and task (the SDK may send the value JSON-encoded)."""
+    if not isinstance(uri, str):
+        return None
+    try:
+        decoded = json.loads(uri)
+        uri = decoded if isinstance(decoded, str) else uri
+    except ValueError:
+        pass
+    m = _JUMPSTART_SOURCE.match(uri.strip())
+    return (m["algorithm"], m["task"]) if m else None
+
+
+def jumpstart_source(uri) -> str | None:
+    """"lightgbm" or "catboost" when ``uri`` is AWS's JumpStart script tarball for it."""
+    found = jumpstart_script(uri)
+    return found[0] if found else None
+
+
+def jumpstart_algorithm(hyperparameters: dict | None) -> str | None:
+    """The JumpStart tabular algorithm a training job's ``sagemaker_submit_directory`` names."""
+    return jumpstart_source((hyperparameters or {}).get("sagemaker_submit_directory"))
+
+
+def tabular_model(model_dir: Path | None) -> str | None:
+    """"lightgbm" or "catboost" when an extracted model.tar.gz is one of theirs."""
+    try:
+        found = json.loads((Path(model_dir) / TABULAR_MODEL).read_text()).get("algorithm")
+    except (TypeError, OSError, ValueError, AttributeError):
+        return None
+    return found if found in ("lightgbm", "catboost") else None
 
 
 class ImageRegistry:
@@ -295,6 +347,32 @@ class ImageRegistry:
                 f"Image '{uri}' is kamado's {image.name} image, which needs "
                 f"{', '.join(image.missing())}; install kamado[{image.extra}].")
         return image
+
+    def resolve_training(self, uri: str, region: str, hyperparameters: dict | None) -> Image:
+        """The image a training job runs: as :meth:`resolve`, except that a job written for
+        one of AWS's JumpStart tabular algorithms (the PyTorch DLC with a JumpStart script
+        tarball, builtin-algorithms.md §1.3) runs kamado's own image of that algorithm, since
+        kamado cannot fetch AWS's tarballs."""
+        algorithm = jumpstart_algorithm(hyperparameters)
+        if algorithm is not None:
+            image = self._find(uri.strip(), region)
+            if image is not None and image.name == "pytorch":
+                return self.resolve(algorithm, region)
+        return self.resolve(uri, region)
+
+    def resolve_model(self, uri: str, region: str, environment: dict | None = None,
+                      model_dir: Path | None = None) -> Image:
+        """The image that serves a model: as :meth:`resolve`, except that a PyTorch inference
+        image serving a JumpStart tabular model is kamado's own image of that algorithm.
+        Recognised by the container's ``SAGEMAKER_SUBMIT_DIRECTORY`` (AWS's JumpStart inference
+        script, which kamado cannot fetch) or, once extracted, by the model's files."""
+        image = self._find(uri.strip(), region)
+        if image is not None and image.name == "pytorch":
+            algorithm = (jumpstart_source((environment or {}).get("SAGEMAKER_SUBMIT_DIRECTORY"))
+                         or tabular_model(model_dir))
+            if algorithm is not None:
+                return self.resolve(algorithm, region)
+        return self.resolve(uri, region)
 
     def _find(self, uri: str, region: str) -> Image | None:
         users = self.user_images()

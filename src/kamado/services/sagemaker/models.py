@@ -112,7 +112,8 @@ class Models(Provider):
                          pipeline: bool) -> None:
         if not container.get("Image"):
             raise ValidationError(f"{where}.Image is required.")
-        image = self.images.resolve(container["Image"], ctx.region)
+        image = self.images.resolve_model(container["Image"], ctx.region,
+                                          container.get("Environment"))
         if image.serve is None:
             raise ValidationError(f"{where}.Image {container['Image']} ({image.name}) has no "
                                   "serve program, so it cannot host a model.")

@@ -84,8 +84,8 @@ class TrainingJobs(Provider):
         if bool(spec.get("TrainingImage")) == bool(spec.get("AlgorithmName")):
             raise ValidationError("Exactly one of AlgorithmSpecification.TrainingImage and "
                                   "AlgorithmSpecification.AlgorithmName must be specified.")
-        image = self.engine.images.resolve(image_uri, ctx.region)
         hyperparameters = request.get("HyperParameters") or {}
+        image = self.engine.images.resolve_training(image_uri, ctx.region, hyperparameters)
         spec["MetricDefinitions"] = self.metric_definitions(image, spec, hyperparameters)
         self._check_channels(request, spec)
         stopping = dict(request.get("StoppingCondition") or {})

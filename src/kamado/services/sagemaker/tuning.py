@@ -77,7 +77,8 @@ class TuningJobs(Provider):
         if not uri:
             raise ValidationError("Each training job definition's AlgorithmSpecification needs "
                                   "a TrainingImage or an AlgorithmName.")
-        image = self.engine.images.resolve(uri, ctx.region)
+        image = self.engine.images.resolve_training(
+            uri, ctx.region, d.request.get("StaticHyperParameters"))
         probe = tuning.child_request(d, "tuning-check", {})
         data = training.prepare(ctx, probe)
         metrics = [m["Name"] for m in data["AlgorithmSpecification"]["MetricDefinitions"]]
@@ -177,8 +178,9 @@ class TuningJobs(Provider):
             static.setdefault("_tuning_objective_metric", d.objective_name)
             algorithm = dict(spec["AlgorithmSpecification"])
             try:
-                image = self.engine.images.resolve(
-                    algorithm.get("TrainingImage") or algorithm.get("AlgorithmName"), ctx.region)
+                image = self.engine.images.resolve_training(
+                    algorithm.get("TrainingImage") or algorithm.get("AlgorithmName"), ctx.region,
+                    static)
                 algorithm["MetricDefinitions"] = self.engine.tuning.training.metric_definitions(
                     image, algorithm, static)
             except AwsError:  # the image went away since: the definitions as given

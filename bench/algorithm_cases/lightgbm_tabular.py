@@ -1,0 +1,67 @@
+"""LightGBM (JumpStart): kamado's job against ``lightgbm.train`` called directly on the same
+CSV files (pandas reads them, as a user would) with AWS's defaults and the same early
+stopping; and one CSV record answered by each."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from algorithm_cases import Case, Data
+
+FEATURES, ROUNDS = 20, 100
+PARAMS = dict(objective="binary", metric="binary_logloss", learning_rate=0.1, num_leaves=64,
+              feature_fraction=0.9, bagging_fraction=0.9, bagging_freq=1, max_depth=6,
+              min_data_in_leaf=3, max_delta_step=0.0, lambda_l1=0.0, lambda_l2=0.0,
+              boosting="gbdt", min_gain_to_split=0.0, scale_pos_weight=1.0,
+              tree_learner="serial", feature_fraction_bynode=1.0, is_unbalance=False,
+              max_bin=255, tweedie_variance_power=1.5, num_threads=0, verbosity=1)
+
+
+def _csv(X, y=None) -> bytes:
+    buf = io.StringIO()
+    np.savetxt(buf, X if y is None else np.column_stack([y, X]), delimiter=",", fmt="%.6g")
+    return buf.getvalue().encode()
+
+
+def make(rows: int, seed: int) -> Data:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, FEATURES))
+    logit = X[:, 0] * 2 - X[:, 1] + np.sin(X[:, 2] * 3) + X[:, 3] * X[:, 4]
+    y = (logit + rng.logistic(size=rows) > 0).astype(int)
+    cut = rows * 4 // 5
+    return Data({"train": _csv(X[:cut], y[:cut]), "validation": _csv(X[cut:], y[cut:])},
+                "text/csv", _csv(X[:1]), "text/csv")
+
+
+def _read(path):
+    import pandas as pd
+
+    frame = pd.read_csv(path, header=None, dtype=np.float32)
+    return frame.iloc[:, 1:].to_numpy(), frame.iloc[:, 0].to_numpy()
+
+
+def fit(paths):
+    import lightgbm as lgb
+
+    X, y = _read(paths["train"])
+    Xv, yv = _read(paths["validation"])
+    train = lgb.Dataset(X, y)
+    return lgb.train(PARAMS, train, ROUNDS,
+                     valid_sets=[lgb.Dataset(Xv, yv, reference=train)],
+                     valid_names=["validation"],
+                     callbacks=[lgb.log_evaluation(1), lgb.early_stopping(10)])
+
+
+def predict(booster, request: bytes):
+    X = np.loadtxt(io.BytesIO(request), delimiter=",", dtype=np.float32, ndmin=2)
+    return {"probabilities": booster.predict(X, num_iteration=booster.best_iteration).tolist()}
+
+
+CASES = [Case(
+    name="LightGBM", image="lightgbm", rows=200_000, make=make,
+    hyperparameters={"num_boost_round": str(ROUNDS)},
+    fit=fit, predict=predict,
+    notes="binary, 20 features, AWS's defaults, 100 rounds with early stopping on a "
+          "validation channel; the direct side reads the CSV with pandas")]
