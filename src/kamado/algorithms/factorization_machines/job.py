@@ -1,0 +1,123 @@
+"""A Factorization Machines training job: channels ``train`` (required) and ``test``,
+RecordIO-protobuf with Float32 tensors only (a channel without a ContentType is RecordIO, as
+the SDK's RecordSet sends it; CSV is refused, as AWS refuses it). The SDK's sparse records are
+read by :mod:`.sparse_recordio`, anything else by the general reader. Writes
+``model/model_algo-1``, per-epoch training lines and, with a test channel, AWS's
+``#test_score`` and ``#quality_metric`` lines."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import scipy.sparse as sp
+
+from kamado.algorithms import channels, recordio
+from kamado.algorithms.data import (RECORDIO, Dataset, _read_bytes, channel_files,
+                                    parse_content_type)
+from kamado.algorithms.factorization_machines.hyperparameters import ALGORITHM, validate
+from kamado.algorithms.factorization_machines.metrics import evaluate
+from kamado.algorithms.factorization_machines.sparse_recordio import read_sparse
+from kamado.algorithms.factorization_machines.trainer import SEED, fit
+from kamado.algorithms.log import JobLog
+from kamado.images.environment import TrainingEnvironment
+from kamado.images.program import ClientError
+
+CHANNELS = ("train", "test")
+_DTYPES = {np.dtype("<f8"): "Float64", np.dtype(np.int32): "Int32"}
+
+
+def check_content_type(env: TrainingEnvironment, channel: str) -> None:
+    mime, _ = parse_content_type(env.content_type(channel), RECORDIO)
+    if mime != RECORDIO:
+        raise ClientError(f"Channel {channel}: content type {env.content_type(channel)} is not "
+                          f"supported by {ALGORITHM}; it trains on "
+                          "application/x-recordio-protobuf (Float32 tensors) only.")
+
+
+def check_float32(env: TrainingEnvironment, channel: str) -> None:
+    """AWS's Factorization Machines reads Float32 tensors only; the first record of each file
+    says which tensors it holds (the SDK writes a whole array with one dtype)."""
+    root = env.channel_dir(channel)
+    for path in channel_files(root):
+        try:
+            first = next(recordio.read_frames(io.BytesIO(_read_bytes(path))), None)
+            record = None if first is None else recordio.decode_record(first)
+        except recordio.RecordIOError as exc:
+            raise ClientError(f"RecordIO-protobuf file {path.relative_to(root)} of channel "
+                              f"{channel} is not valid: {exc}") from None
+        tensor = None if record is None else record["features"].get("values")
+        dtype = None if not tensor or "values" not in tensor else tensor["values"].dtype
+        if dtype in _DTYPES:
+            raise ClientError(f"RecordIO-protobuf file {path.relative_to(root)} of channel "
+                              f"{channel} holds {_DTYPES[dtype]} tensors; {ALGORITHM} reads "
+                              "Float32 tensors only (write the array as float32).")
+
+
+def load(root) -> Dataset | None:
+    """Every file of a channel by the fast sparse reader, or None when one of them is not all
+    SDK-written sparse records (the general reader then reads the channel)."""
+    parts = []
+    for path in channel_files(root):
+        arrays = read_sparse(_read_bytes(path))
+        if arrays is None:
+            return None
+        parts.append(arrays)
+    if len({p[1] is None for p in parts}) > 1:
+        return None  # the general reader says which files lack labels
+    width = max(p[0].shape[1] for p in parts)
+    X = sp.vstack([sp.csr_matrix(p[0], shape=(p[0].shape[0], width)) for p in parts],
+                  format="csr")
+    y = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
+    return Dataset(X, y)
+
+
+def read(env: TrainingEnvironment, channel: str, hp: dict) -> Dataset:
+    check_content_type(env, channel)
+    data = load(env.channel_dir(channel))  # Float32 sparse records, or None
+    if data is None:
+        check_float32(env, channel)
+        data = channels.read(env, channel, ALGORITHM, feature_dim=hp["feature_dim"],
+                             formats=(RECORDIO,))
+    else:  # the checks channels.read makes
+        if data.y is None:
+            raise ClientError(f"Channel {channel} has no labels; {ALGORITHM} needs each "
+                              "record's label.")
+        data.X = channels.widen(data.X, hp["feature_dim"])
+        if data.X.shape[1] != hp["feature_dim"]:
+            raise ClientError(f"Channel {channel}: the records have {data.X.shape[1]} features "
+                              f"but feature_dim is {hp['feature_dim']}.")
+        if not np.isfinite(data.X.data).all():
+            raise ClientError(f"Channel {channel} has missing or infinite feature values; "
+                              f"{ALGORITHM} needs a number for every feature.")
+    if hp["predictor_type"] == "binary_classifier":
+        bad = ~np.isin(data.y, (0.0, 1.0))
+        if bad.any():
+            raise ClientError(f"Channel {channel}: record {int(np.argmax(bad)) + 1} has label "
+                              f"{data.y[bad][0]:g}; a binary_classifier needs labels 0 or 1.")
+    elif not np.isfinite(data.y).all():
+        raise ClientError(f"Channel {channel} has missing or infinite labels.")
+    return data
+
+
+def train(env: TrainingEnvironment) -> None:
+    log = JobLog(env.current_host)
+    hp = validate(env.hyperparameters)
+    log.info(f"Final configuration: {json.dumps(hp, sort_keys=True)}")
+    channels.check(env, ALGORITHM, CHANNELS)
+    data = read(env, "train", hp)
+    test = read(env, "test", hp) if "test" in env.input_data_config else None
+    log.info(f"Training on {data.rows} records with {hp['feature_dim']} features, "
+             f"{hp['num_factors']} factors")
+    model = fit(data.X, data.y, hp, seed=SEED, log=log)
+    env.model_dir.mkdir(parents=True, exist_ok=True)
+    model.save(env.model_dir)
+    if test is None:
+        log.info("Test data is not provided.")
+        return
+    results = evaluate(model.scores(test.X), test.y, model.binary)
+    for name, _, value in results:
+        log.score("test", name, value)
+    for name, kind, value in results:
+        log.quality("test", name, kind, value)

@@ -1,0 +1,2 @@
+"""The Factorization Machines image (``factorization-machines``):
+``python -m kamado.images.factorization_machines train|serve``."""

@@ -1,0 +1,1 @@
+"""The IP Insights image (``ipinsights``): ``python -m kamado.images.ip_insights train|serve``."""
