@@ -45,7 +45,7 @@ def make(rows: int, seed: int) -> Data:
 def fit(paths):
     from kamado.algorithms import recordio
     from kamado.algorithms.factorization_machines import fit as fm_fit, validate
-    from kamado.algorithms.factorization_machines.sparse_recordio import read_sparse
+    from kamado.algorithms.sparse_recordio import read_sparse
 
     body = paths["train"].read_bytes()
     X, y = read_sparse(body) or recordio.read_arrays(body)

@@ -480,11 +480,14 @@ def _load_parquet(root: Path, files: list[Path], labels: int) -> Dataset:
 # --- RecordIO-protobuf ---------------------------------------------------------------------------
 def _load_recordio(root: Path, files: list[Path]) -> Dataset:
     from kamado.algorithms import recordio
+    from kamado.algorithms.sparse_recordio import read_sparse
 
     parts = []
     for path in files:
+        body = _read_bytes(path)
         try:
-            X, y = recordio.read_arrays(_read_bytes(path))
+            # the SDK's sparse layout by NumPy at once; anything else record by record
+            X, y = read_sparse(body) or recordio.read_arrays(body)
         except recordio.RecordIOError as exc:
             raise ClientError(f"RecordIO-protobuf file {path.relative_to(root)} is not valid: "
                               f"{exc}") from None

@@ -229,7 +229,7 @@ def _recordio(X, y=None) -> bytes:
 
 @pytest.mark.parametrize("labelled", [True, False])
 def test_the_fast_sparse_reader_reads_what_the_general_reader_reads(labelled):
-    from kamado.algorithms.factorization_machines.sparse_recordio import read_sparse
+    from kamado.algorithms.sparse_recordio import read_sparse
 
     rng = np.random.default_rng(3)
     counts = rng.integers(1, 8, 500)  # no empty rows: the fast reader leaves them to the other
@@ -248,7 +248,7 @@ def test_the_fast_sparse_reader_reads_what_the_general_reader_reads(labelled):
 
 
 def test_the_fast_sparse_reader_leaves_other_layouts_to_the_general_reader():
-    from kamado.algorithms.factorization_machines.sparse_recordio import read_sparse
+    from kamado.algorithms.sparse_recordio import read_sparse
 
     one = sp.csr_matrix(np.array([[0, 2.0, 0], [1.0, 0, 3.0]], np.float32))
     body = _recordio(one, np.array([1, 0], np.float32))

@@ -1,7 +1,6 @@
 """A Factorization Machines training job: channels ``train`` (required) and ``test``,
 RecordIO-protobuf with Float32 tensors only (a channel without a ContentType is RecordIO, as
-the SDK's RecordSet sends it; CSV is refused, as AWS refuses it). The SDK's sparse records are
-read by :mod:`.sparse_recordio`, anything else by the general reader. Writes
+the SDK's RecordSet sends it; CSV is refused, as AWS refuses it). Writes
 ``model/model_algo-1``, per-epoch training lines and, with a test channel, AWS's
 ``#test_score`` and ``#quality_metric`` lines."""
 
@@ -11,14 +10,12 @@ import io
 import json
 
 import numpy as np
-import scipy.sparse as sp
 
 from kamado.algorithms import channels, recordio
 from kamado.algorithms.data import (RECORDIO, Dataset, _read_bytes, channel_files,
                                     parse_content_type)
 from kamado.algorithms.factorization_machines.hyperparameters import ALGORITHM, validate
 from kamado.algorithms.factorization_machines.metrics import evaluate
-from kamado.algorithms.factorization_machines.sparse_recordio import read_sparse
 from kamado.algorithms.factorization_machines.trainer import SEED, fit
 from kamado.algorithms.log import JobLog
 from kamado.images.environment import TrainingEnvironment
@@ -55,42 +52,11 @@ def check_float32(env: TrainingEnvironment, channel: str) -> None:
                               "Float32 tensors only (write the array as float32).")
 
 
-def load(root) -> Dataset | None:
-    """Every file of a channel by the fast sparse reader, or None when one of them is not all
-    SDK-written sparse records (the general reader then reads the channel)."""
-    parts = []
-    for path in channel_files(root):
-        arrays = read_sparse(_read_bytes(path))
-        if arrays is None:
-            return None
-        parts.append(arrays)
-    if len({p[1] is None for p in parts}) > 1:
-        return None  # the general reader says which files lack labels
-    width = max(p[0].shape[1] for p in parts)
-    X = sp.vstack([sp.csr_matrix(p[0], shape=(p[0].shape[0], width)) for p in parts],
-                  format="csr")
-    y = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
-    return Dataset(X, y)
-
-
 def read(env: TrainingEnvironment, channel: str, hp: dict) -> Dataset:
     check_content_type(env, channel)
-    data = load(env.channel_dir(channel))  # Float32 sparse records, or None
-    if data is None:
-        check_float32(env, channel)
-        data = channels.read(env, channel, ALGORITHM, feature_dim=hp["feature_dim"],
-                             formats=(RECORDIO,))
-    else:  # the checks channels.read makes
-        if data.y is None:
-            raise ClientError(f"Channel {channel} has no labels; {ALGORITHM} needs each "
-                              "record's label.")
-        data.X = channels.widen(data.X, hp["feature_dim"])
-        if data.X.shape[1] != hp["feature_dim"]:
-            raise ClientError(f"Channel {channel}: the records have {data.X.shape[1]} features "
-                              f"but feature_dim is {hp['feature_dim']}.")
-        if not np.isfinite(data.X.data).all():
-            raise ClientError(f"Channel {channel} has missing or infinite feature values; "
-                              f"{ALGORITHM} needs a number for every feature.")
+    check_float32(env, channel)
+    data = channels.read(env, channel, ALGORITHM, feature_dim=hp["feature_dim"],
+                         formats=(RECORDIO,))
     if hp["predictor_type"] == "binary_classifier":
         bad = ~np.isin(data.y, (0.0, 1.0))
         if bad.any():

@@ -1,7 +1,7 @@
 """A fast reader for the sparse RecordIO-protobuf files the SageMaker SDK writes
 (``write_spmatrix_to_sparse_tensor``: one Record per row, ``features["values"]`` a Float32Tensor
 with values, keys and shape, an optional one-value ``label["values"]``), the usual input of
-Factorization Machines.
+Factorization Machines and of any built-in given a SciPy sparse matrix.
 
 kamado's general decoder (:mod:`kamado.algorithms.recordio`) reads any Record but walks every
 field in Python, a few thousand records per second; here each record's layout is checked in a
