@@ -1,0 +1,1 @@
+"""The K-Means image (``kmeans``): ``python -m kamado.images.kmeans train|serve``."""

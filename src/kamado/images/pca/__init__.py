@@ -1,0 +1,1 @@
+"""The PCA image (``pca``): ``python -m kamado.images.pca train|serve``."""
