@@ -13,7 +13,6 @@ vocabulary of :mod:`kamado.serving.handlers`:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -21,8 +20,8 @@ from kamado.algorithms.ip_insights.addresses import AddressError, parse_ipv4
 from kamado.algorithms.ip_insights.model import FILE, IPInsightsModel, load_model
 from kamado.algorithms.ip_insights.records import split_lines
 from kamado.images.program import ClientError
-from kamado.serving import content, formats
-from kamado.serving.errors import BadRequestError, ModelLoadError, UnsupportedFormatError
+from kamado.serving import builtin, content
+from kamado.serving.errors import BadRequestError, UnsupportedFormatError
 
 ALGORITHM = "IP Insights"
 DEFAULT_ACCEPT = content.JSON
@@ -32,13 +31,7 @@ ACCEPTS = (content.JSON, content.JSONLINES)
 
 
 def model_fn(model_dir) -> IPInsightsModel:
-    if not (Path(model_dir) / FILE).is_file():
-        raise ModelLoadError(f"No {FILE} in {model_dir}: the model.tar.gz of an IP Insights "
-                             "training job holds one.")
-    try:
-        return load_model(model_dir)
-    except ValueError as exc:
-        raise ModelLoadError(str(exc)) from None
+    return builtin.load(model_dir, FILE, ALGORITHM, load_model)
 
 
 def _pair(instance, number: int) -> tuple[str, str]:
@@ -113,21 +106,12 @@ def predict_fn(input_data, model: IPInsightsModel) -> dict:
             "ip_embedding": h}
 
 
-def verbose(accept: str | None) -> bool:
-    for part in (accept or "").split(","):
-        _, options = content.mime_type(part)
-        if options.get("verbose", "").lower() in ("true", "1"):
-            return True
-    return False
-
-
 def output_fn(prediction: dict, accept):
-    mime = content.choose_accept(accept, ACCEPTS, DEFAULT_ACCEPT)
     dots = prediction["dot_product"].tolist()
-    if verbose(accept):
+    if builtin.verbose(accept):
         records = [{"dot_product": d, "entity_embedding": e, "ip_embedding": h} for d, e, h in
                    zip(dots, prediction["entity_embedding"].tolist(),
                        prediction["ip_embedding"].tolist())]
     else:
         records = [{"dot_product": d} for d in dots]
-    return formats.WRITERS[mime](records), mime
+    return builtin.respond(records, accept, ACCEPTS)

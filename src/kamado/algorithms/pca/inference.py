@@ -14,42 +14,32 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from kamado.algorithms.kmeans.inference import check
 from kamado.algorithms.pca.model import FILE, PCAModel, load_model
-from kamado.serving import content, formats
-from kamado.serving.errors import ModelLoadError
+from kamado.serving import builtin, content
 
 ALGORITHM = "PCA"
 DEFAULT_ACCEPT = content.JSON
 DEFAULT_CONTENT_TYPE = content.CSV
 TEXT_BODIES = False
-ACCEPTS = (content.JSON, content.JSONLINES, content.RECORDIO)
-_READERS = {content.CSV: formats.read_csv, content.JSON: formats.read_json,
-            content.JSONLINES: formats.read_jsonlines, content.RECORDIO: formats.read_recordio}
+ACCEPTS = builtin.RESPONSES
 
 
 def model_fn(model_dir) -> PCAModel:
-    if not (Path(model_dir) / FILE).is_file():
-        raise ModelLoadError(f"No {FILE} in {model_dir}: the model.tar.gz of a PCA training "
-                             "job holds one.")
-    try:
-        return load_model(model_dir)
-    except ValueError as exc:
-        raise ModelLoadError(str(exc)) from None
+    return builtin.load(model_dir, FILE, ALGORITHM, load_model)
 
 
 def input_fn(input_data, content_type):
-    return content.read(input_data, content_type, _READERS, DEFAULT_CONTENT_TYPE, ALGORITHM)[1]
+    return content.read(input_data, content_type, builtin.READERS, DEFAULT_CONTENT_TYPE,
+                        ALGORITHM)[1]
 
 
 def predict_fn(input_data, model: PCAModel) -> list[dict]:
-    return model.predict(check(input_data, model.feature_dim, ALGORITHM))
+    return model.predict(builtin.features(input_data, model.feature_dim, ALGORITHM))
 
 
 def output_fn(prediction: list[dict], accept):
     mime = content.choose_accept(accept, ACCEPTS, DEFAULT_ACCEPT)
     if mime == content.JSON:
         return json.dumps({"projections": prediction}).encode(), mime
-    return formats.WRITERS[mime](prediction), mime
+    return builtin.respond(prediction, mime)
