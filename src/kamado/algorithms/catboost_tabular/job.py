@@ -1,32 +1,14 @@
 """A CatBoost training job (JumpStart's ``catboost-classification-model`` /
-``catboost-regression-model``): CSV channels in, ``model/model.cbm`` and CatBoost's
-evaluation log out."""
+``catboost-regression-model``): CSV channels in, ``model/model.cbm`` and CatBoost's evaluation log
+out (:mod:`kamado.algorithms.tabular.job`)."""
 
 from __future__ import annotations
 
-import json
-
 from kamado.algorithms.catboost_tabular.hyperparameters import ALGORITHM, validate
 from kamado.algorithms.catboost_tabular.model import fit
-from kamado.algorithms.tabular.data import check_categorical, read_training
-from kamado.algorithms.tabular.task import jumpstart_source
+from kamado.algorithms.tabular import job
 from kamado.images.environment import TrainingEnvironment
 
 
 def train(env: TrainingEnvironment) -> None:
-    hp = validate(env.hyperparameters)
-    print(f"Hyperparameters: {json.dumps(hp, sort_keys=True)}", flush=True)
-    data = read_training(env, ALGORITHM)
-    for name, split in (("train", data.train), ("validation", data.validation)):
-        check_categorical(split, data.categorical, name)
-    source = jumpstart_source(env.hyperparameters)
-    print(f"Training on {data.train.X.shape[0]} records with {data.train.X.shape[1]} features; "
-          f"{data.validation.X.shape[0]} validation records"
-          + (" (held out of the training data)" if data.held_out else "")
-          + (f"; categorical features {data.categorical}" if data.categorical else ""),
-          flush=True)
-    model = fit(env.hyperparameters, data.train.X, data.train.y,
-                validation=(data.validation.X, data.validation.y), categorical=data.categorical,
-                jumpstart_task=source[1] if source else None)
-    path = model.save(env.model_dir)
-    print(f"Trained a {model.info.task} model; saved {path.name}", flush=True)
+    job.train(env, ALGORITHM, validate, fit)

@@ -14,13 +14,15 @@ by LightGBM and CatBoost.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from kamado.algorithms.tabular.model import ModelInfo, plain
+from kamado.algorithms.tabular.model import INFO_FILE, ModelInfo, plain
 from kamado.algorithms.tabular.task import BINARY, REGRESSION
 from kamado.serving import content, formats
-from kamado.serving.errors import BadRequestError, UnsupportedAcceptError
+from kamado.serving.errors import BadRequestError, ModelLoadError, UnsupportedAcceptError
 
 DEFAULT_ACCEPT = content.JSON
 DEFAULT_CONTENT_TYPE = content.CSV
@@ -68,3 +70,34 @@ def respond(info: ModelInfo, values: np.ndarray, accept: str | None) -> tuple[by
         answer["labels"] = labels
         answer["predicted_label"] = [labels[i] for i in np.argmax(probabilities, axis=1)]
     return json.dumps(answer).encode(), mime
+
+
+class Handlers:
+    """model_fn, input_fn, predict_fn and output_fn of one tabular algorithm: its model file,
+    ``load(model_dir)`` and ``predict(model, X)``."""
+
+    def __init__(self, algorithm: str, file: str, load: Callable, predict: Callable) -> None:
+        self.algorithm, self.file, self.load, self.predict = algorithm, file, load, predict
+
+    def model_fn(self, model_dir):
+        if not (Path(model_dir) / self.file).is_file() or not (
+                Path(model_dir) / INFO_FILE).is_file():
+            raise ModelLoadError(f"No {self.file} and {INFO_FILE} in {model_dir}: the "
+                                 f"model.tar.gz of a kamado {self.algorithm} training job holds "
+                                 "them.")
+        try:
+            return self.load(model_dir)
+        except (ValueError, OSError) as exc:
+            raise ModelLoadError(str(exc)) from None
+
+    def input_fn(self, input_data, content_type):
+        return read_request(input_data, content_type, self.algorithm)
+
+    def predict_fn(self, input_data, model):
+        check_width(input_data, model.info)
+        return model.info, self.predict(model, input_data)
+
+    @staticmethod
+    def output_fn(prediction, accept):
+        info, values = prediction
+        return respond(info, values, accept)
