@@ -136,19 +136,23 @@ def _module(name: str) -> tuple[str, ...]:
 
 def _algorithm(repository: str, description: str, package: str, *, requires: tuple[str, ...],
                extra: str = "ml", group: str = "A", tags: tuple[str, ...] = ("1", "latest"),
-               jumpstart: bool = False) -> Image:
+               jumpstart: bool = False, libraries: tuple[str, ...] = ()) -> Image:
     """A first-party algorithm's image: AWS's repository, its program
     ``kamado.images.<package>``, and its MetricDefinitions from
     ``kamado.algorithms.<package>.definitions``. ``jumpstart``: AWS delivers it through
     JumpStart (a PyTorch DLC and a script tarball), so it has no repository of its own and
-    ``repository`` is only kamado's short name for it."""
+    ``repository`` is only kamado's short name for it. The image's fork server imports its
+    job, its handlers and ``libraries`` (those they import only when called) once, so no job
+    or model server pays for them: importing LightGBM alone takes over a second."""
     program = _module(f"kamado.images.{package}")
     return Image(repository, description, "algorithm", train=program, serve=program,
                  repositories=() if jumpstart else (Repository(repository, group, tags),),
                  requires=requires,
                  extra=extra, metrics=f"kamado.algorithms.{package}.definitions:metric_definitions",
-                 preload=(f"kamado.images.{package}.__main__", "kamado.algorithms.data",
-                          "kamado.serving.server:preload", "kamado.serving.formats:preload"))
+                 preload=(f"kamado.images.{package}.__main__", f"kamado.algorithms.{package}.job",
+                          f"kamado.algorithms.{package}.inference", *libraries,
+                          "kamado.algorithms.data", "kamado.serving.server:preload",
+                          "kamado.serving.formats:preload"))
 
 
 BUILTINS: tuple[Image, ...] = (
@@ -178,11 +182,11 @@ BUILTINS: tuple[Image, ...] = (
     # The classic built-in algorithms (builtin-algorithms.md §3.3-3.11, 3.19-3.20): code in
     # kamado.algorithms.<package>, a thin image kamado.images.<package>.
     _algorithm("kmeans", "K-Means: k-means++ or random init, mini-batch training", "kmeans",
-               requires=("sklearn", "numpy")),
+               requires=("sklearn", "numpy"), libraries=("sklearn.cluster",)),
     _algorithm("pca", "PCA: regular or randomized principal component analysis", "pca",
-               requires=("sklearn", "numpy")),
+               requires=("sklearn", "numpy"), libraries=("sklearn.utils.extmath",)),
     _algorithm("knn", "k-NN: nearest-neighbour classifier and regressor on a faiss index", "knn",
-               requires=("faiss", "numpy"), extra="algorithms"),
+               requires=("faiss", "numpy"), extra="algorithms", libraries=("faiss",)),
     _algorithm("randomcutforest", "Random Cut Forest: anomaly scores", "random_cut_forest",
                requires=("numpy",)),
     _algorithm("factorization-machines", "Factorization Machines: binary classifier and "
@@ -190,16 +194,19 @@ BUILTINS: tuple[Image, ...] = (
     _algorithm("ipinsights", "IP Insights: entity-IP address embeddings", "ip_insights",
                requires=("numpy", "scipy")),
     _algorithm("lda", "LDA: latent Dirichlet allocation topic model", "lda",
-               requires=("sklearn", "numpy"), group="LDA"),
+               requires=("sklearn", "numpy"), group="LDA",
+               libraries=("sklearn.decomposition",)),
     _algorithm("blazingtext", "BlazingText: fastText text classification and word2vec "
                "embeddings", "blazingtext", requires=("fasttext", "gensim", "numpy"),
-               extra="algorithms", group="B"),
+               extra="algorithms", group="B", libraries=("fasttext",)),
     _algorithm("lightgbm", "LightGBM (JumpStart): gradient-boosted trees for tabular "
                "classification and regression", "lightgbm_tabular",
-               requires=("lightgbm", "joblib", "numpy"), extra="algorithms", jumpstart=True),
+               requires=("lightgbm", "joblib", "numpy"), extra="algorithms", jumpstart=True,
+               libraries=("lightgbm", "joblib")),
     _algorithm("catboost", "CatBoost (JumpStart): gradient-boosted oblivious trees for tabular "
                "classification and regression", "catboost_tabular",
-               requires=("catboost", "numpy"), extra="algorithms", jumpstart=True),
+               requires=("catboost", "numpy"), extra="algorithms", jumpstart=True,
+               libraries=("catboost",)),
     Image("sklearn", "scikit-learn framework: script mode (entry_point)", "framework",
           train=_module("kamado.images.sklearn"), serve=_module("kamado.images.sklearn"),
           repositories=(Repository("sagemaker-scikit-learn", "FW", (

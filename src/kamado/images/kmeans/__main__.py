@@ -11,11 +11,3 @@ from kamado.images import program
 if __name__ == "__main__":
     sys.exit(program.algorithm_main(train="kamado.algorithms.kmeans.job:train",
                                     inference="kamado.algorithms.kmeans.inference"))
-else:
-    # Imported ahead of jobs by the image's fork server (kamado.engine.forkserver): load the
-    # trainer's libraries there, once, so no job spends a second importing scikit-learn.
-    import importlib
-
-    for _module in ("sklearn.cluster", "kamado.algorithms.kmeans.job",
-                    "kamado.algorithms.kmeans.inference"):
-        importlib.import_module(_module)
