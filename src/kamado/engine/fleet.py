@@ -131,8 +131,8 @@ class Container:
             code = self.process.poll()
             if code is not None:
                 self.process.finish(2)
-                tail = [line for line in self.joblog.tail if line.strip()]
-                last = f" Its last words: {tail[-1].strip()}" if tail else ""
+                words = self.joblog.last_words()
+                last = f" Its last words: {words}" if words else ""
                 raise DeployError(
                     f"The {self.hostname} container for {self.instance.variant.fleet.unit} "
                     f"{self.instance.variant.name} exited with code {code} before it passed "

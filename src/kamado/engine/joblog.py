@@ -77,6 +77,7 @@ class JobLog:
         self._wake = threading.Event()
         self._closed = False
         self.tail: list[str] = []  # the last lines, for a failure reason when a program says nothing else
+        self._last_error = ""  # the last non-blank stderr line
         self._flusher = threading.Thread(target=self._flush_loop, daemon=True, name="joblog")
         self._flusher.start()
 
@@ -92,8 +93,19 @@ class JobLog:
             self._lines.append((now, text))
             if stream == "stderr" or text.strip():
                 self.tail = (self.tail + [text])[-20:]
+            if stream == "stderr" and text.strip():
+                self._last_error = text.strip()
             if len(self._lines) >= FLUSH_LINES:
                 self._wake.set()
+
+    def last_words(self) -> str:
+        """What a program that failed without a failure file said last: its last stderr line
+        (stdout and stderr are read on threads of their own, so the order in which their last
+        lines arrive is not the order they were written), else its last line."""
+        with self._lock:
+            if self._last_error:
+                return self._last_error
+            return next((line.strip() for line in reversed(self.tail) if line.strip()), "")
 
     def system(self, text: str) -> None:
         """A line kamado itself adds to the job's log (status changes, uploads)."""

@@ -389,7 +389,7 @@ class TrainingRun:
                 name = str(-code)
             return failure_reason(f"The training program was killed by {name}"
                                   + (" (out of memory?)" if name == "SIGKILL" else "") + ".")
-        last = next((line for line in reversed(host.joblog.tail) if line.strip()), "")
+        last = host.joblog.last_words()
         return failure_reason(f"ExitCode {code}: {last}. See job logs for more information"
                               if last else "See job logs for more information")
 
