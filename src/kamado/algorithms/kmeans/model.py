@@ -11,14 +11,14 @@ feature_dim, float32, the same matrix) and ``meta`` (JSON: ``format`` "kamado-km
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-FILE = "model_algo-1"
+from kamado.algorithms import archive
+
+FILE = archive.FILE
 FORMAT, VERSION = "kamado-kmeans", 1
 _CHUNK_ROWS = 8192
 
@@ -78,29 +78,14 @@ class KMeansModel:
 
     def save(self, target: Path | str) -> Path:
         """Write ``model_algo-1`` into a directory (or to the file path given)."""
-        path = Path(target)
-        if path.is_dir():
-            path = path / FILE
-        meta = {"format": FORMAT, "version": VERSION, "feature_dim": self.feature_dim,
-                "k": self.k, "hyperparameters": self.hyperparameters}
-        buf = io.BytesIO()
-        np.savez(buf, centroids=self.centroids.astype(np.float32),
-                 meta=np.array(json.dumps(meta)))
-        path.write_bytes(buf.getvalue())
-        return path
+        return archive.write(target, {"format": FORMAT, "version": VERSION,
+                                      "feature_dim": self.feature_dim, "k": self.k,
+                                      "hyperparameters": self.hyperparameters},
+                             {"centroids": self.centroids.astype(np.float32)})
 
 
 def load_model(path: Path | str) -> KMeansModel:
     """Read ``model_algo-1`` (or the directory holding it, e.g. an extracted model.tar.gz)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / FILE
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            meta = json.loads(str(archive["meta"]))
-            centroids = archive["centroids"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path.name} is not a kamado K-Means model: {exc}") from None
-    if meta.get("format") != FORMAT or meta.get("version", 0) > VERSION:
-        raise ValueError(f"{path.name} is not a kamado K-Means model of a known version.")
+    meta, arrays = archive.read(path, FORMAT, VERSION, "K-Means")
+    centroids = arrays["centroids"]
     return KMeansModel(centroids.astype(np.float32), meta.get("hyperparameters", {}))

@@ -21,14 +21,14 @@ pickled) holding:
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-FILE = "model_algo-1"
+from kamado.algorithms import archive
+
+FILE = archive.FILE
 FORMAT, VERSION = "kamado-linear-learner", 1
 
 
@@ -81,33 +81,18 @@ class LinearModel:
 
     def save(self, target: Path | str) -> Path:
         """Write ``model_algo-1`` into a directory (or to the file path given)."""
-        path = Path(target)
-        if path.is_dir():
-            path = path / FILE
         meta = {"format": FORMAT, "version": VERSION, "predictor_type": self.predictor_type,
                 "loss": self.loss, "num_classes": self.num_classes,
                 "feature_dim": self.feature_dim, "threshold": self.threshold,
                 "hyperparameters": self.hyperparameters}
-        buf = io.BytesIO()
-        np.savez(buf, weights=self.weights, bias=self.bias, meta=np.array(json.dumps(meta)),
-                 **{k: np.asarray(v) for k, v in self.statistics.items()})
-        path.write_bytes(buf.getvalue())
-        return path
+        return archive.write(target, meta, {
+            "weights": self.weights, "bias": self.bias,
+            **{k: np.asarray(v) for k, v in self.statistics.items()}})
 
 
 def load_model(path: Path | str) -> LinearModel:
     """Read ``model_algo-1`` (or the directory holding it, e.g. an extracted model.tar.gz)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / FILE
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            meta = json.loads(str(archive["meta"]))
-            arrays = {k: archive[k] for k in archive.files}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path.name} is not a kamado Linear Learner model: {exc}") from None
-    if meta.get("format") != FORMAT or meta.get("version", 0) > VERSION:
-        raise ValueError(f"{path.name} is not a kamado Linear Learner model of a known version.")
+    meta, arrays = archive.read(path, FORMAT, VERSION, "Linear Learner")
     stats = {k: v for k, v in arrays.items() if k.startswith("scaler_")}
     return LinearModel(meta["predictor_type"], arrays["weights"], arrays["bias"], meta["loss"],
                        float(meta["threshold"]), int(meta["num_classes"]), stats,

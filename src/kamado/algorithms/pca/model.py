@@ -15,14 +15,14 @@ feature_dim); kamado cannot write MXNet's format, so its ``model_algo-1`` is a N
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-FILE = "model_algo-1"
+from kamado.algorithms import archive
+
+FILE = archive.FILE
 FORMAT, VERSION = "kamado-pca", 1
 
 
@@ -57,33 +57,17 @@ class PCAModel:
 
     def save(self, target: Path | str) -> Path:
         """Write ``model_algo-1`` into a directory (or to the file path given)."""
-        path = Path(target)
-        if path.is_dir():
-            path = path / FILE
         meta = {"format": FORMAT, "version": VERSION, "feature_dim": self.feature_dim,
                 "num_components": self.num_components, "subtract_mean": self.mean is not None,
                 "hyperparameters": self.hyperparameters}
         arrays = {"v": self.v.astype(np.float32), "s": self.s.astype(np.float32)}
         if self.mean is not None:
             arrays["mean"] = self.mean.astype(np.float32).reshape(1, -1)
-        buf = io.BytesIO()
-        np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
-        path.write_bytes(buf.getvalue())
-        return path
+        return archive.write(target, meta, arrays)
 
 
 def load_model(path: Path | str) -> PCAModel:
     """Read ``model_algo-1`` (or the directory holding it, e.g. an extracted model.tar.gz)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / FILE
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            meta = json.loads(str(archive["meta"]))
-            v, s = archive["v"], archive["s"]
-            mean = archive["mean"] if "mean" in archive.files else None
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path.name} is not a kamado PCA model: {exc}") from None
-    if meta.get("format") != FORMAT or meta.get("version", 0) > VERSION:
-        raise ValueError(f"{path.name} is not a kamado PCA model of a known version.")
+    meta, arrays = archive.read(path, FORMAT, VERSION, "PCA")
+    v, s, mean = arrays["v"], arrays["s"], arrays.get("mean")
     return PCAModel(v, s, mean, meta.get("hyperparameters", {}))
