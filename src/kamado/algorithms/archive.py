@@ -4,7 +4,6 @@ file of another algorithm or a newer kamado is refused with a reason, not misrea
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -18,9 +17,13 @@ def write(target: Path | str, meta: dict, arrays: dict) -> Path:
     path = Path(target)
     if path.is_dir():
         path = path / FILE
-    buf = io.BytesIO()
-    np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
-    path.write_bytes(buf.getvalue())
+    return savez(path, {"meta": np.array(json.dumps(meta)), **arrays})
+
+
+def savez(path: Path, arrays: dict) -> Path:
+    """An uncompressed ``.npz`` at exactly ``path`` (model.tar.gz compresses it once)."""
+    with open(path, "wb") as fh:  # a handle: given a path, NumPy would append ".npz"
+        np.savez(fh, **arrays)
     return path
 
 

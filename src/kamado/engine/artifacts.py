@@ -3,14 +3,16 @@ and checkpoints kept in step with their S3 location while the job runs."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import tarfile
 import threading
 from pathlib import Path
 
+from kamado.images.toolkit.variables import num_cpus
+from kamado.storage.fs import KamadoObjectFileSystem
 from kamado.storage.uri import filesystem, split_s3_uri
 
-# tarfile's gzip defaults to level 9, several times slower than 6 for a few % of size.
-GZIP_LEVEL = 6
 CHECKPOINT_SYNC_SECONDS = 2.0
 
 
@@ -18,17 +20,55 @@ def join_uri(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *[p.strip("/") for p in parts if p]])
 
 
-def pack(directory: Path, tarball: Path) -> None:
+class _Digest(io.RawIOBase):
+    """A file written through it, counted and MD5'd on the way (the object's ETag), so the
+    store can take the finished file as it is instead of reading it again."""
+
+    def __init__(self, fh) -> None:
+        super().__init__()
+        self.fh, self.md5 = fh, hashlib.md5()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.md5.update(data)
+        return self.fh.write(data)
+
+
+def _gzip_writer(raw):
+    """A gzip stream onto ``raw``. ISA-L (the ``isal`` package) compresses on every core at
+    about ten times zlib's speed and to zlib level 6's size on model weights, which hardly
+    compress at all: packing a 40 MB faiss index takes 0.1 s instead of 2 s. Without it, the
+    standard library at level 6 (tarfile's default of 9 is several times slower for a few %)."""
+    try:
+        from isal import igzip_threaded
+    except ImportError:
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6)
+    return igzip_threaded.open(raw, "wb", threads=min(4, num_cpus()))
+
+
+def pack(directory: Path, tarball: Path) -> str:
     """A gzip tar of everything under ``directory``, paths relative to it, as SageMaker packs
-    ``/opt/ml/model``."""
-    with tarfile.open(tarball, "w:gz", compresslevel=GZIP_LEVEL) as tar:
-        for path in sorted(directory.rglob("*")):
-            tar.add(path, arcname=str(path.relative_to(directory)), recursive=False)
+    ``/opt/ml/model``; returns the tarball's MD5 (hex)."""
+    with open(tarball, "wb") as fh:
+        raw = _Digest(fh)
+        with _gzip_writer(raw) as gz, tarfile.open(fileobj=gz, mode="w|") as tar:
+            for path in sorted(directory.rglob("*")):
+                tar.add(path, arcname=str(path.relative_to(directory)), recursive=False)
+    return raw.md5.hexdigest()
 
 
-def upload_file(local: Path, uri: str, *, config, objects) -> None:
+def upload_file(local: Path, uri: str, *, config, objects, md5_hex: str | None = None) -> None:
+    """``local`` to ``uri``. With ``md5_hex`` (the file's MD5, known to its writer) the caller
+    gives the file up: kamado's own store moves it into place rather than copying it."""
     fs, path = filesystem(uri, config=config, objects=objects)
-    fs.put_file(str(local), path)
+    if md5_hex is not None and isinstance(fs, KamadoObjectFileSystem):
+        fs.adopt_file(Path(local), path, md5_hex)
+    else:
+        fs.put_file(str(local), path)
 
 
 def upload_tree(directory: Path, uri: str, *, config, objects) -> None:

@@ -399,24 +399,29 @@ class TrainingRun:
         base = artifacts.join_uri(out["S3OutputPath"], self.name, "output")
         try:
             with tempfile.TemporaryDirectory(dir=self.engine.job_root(self.scope, TYPE, self.name)) as tmp:
-                merged_model, merged_output = Path(tmp) / "model", Path(tmp) / "data"
-                for host in self.hosts:  # every host's files, merged; a later host wins a clash
-                    shutil.copytree(host.env.model_dir, merged_model, dirs_exist_ok=True)
-                    shutil.copytree(host.env.output_data_dir, merged_output, dirs_exist_ok=True)
+                if len(self.hosts) == 1:  # packed where it lies: no copy of a large model
+                    merged_model = self.hosts[0].env.model_dir
+                    merged_output = self.hosts[0].env.output_data_dir
+                else:
+                    merged_model, merged_output = Path(tmp) / "model", Path(tmp) / "data"
+                    for host in self.hosts:  # every host's files merged; a later host wins
+                        shutil.copytree(host.env.model_dir, merged_model, dirs_exist_ok=True)
+                        shutil.copytree(host.env.output_data_dir, merged_output,
+                                        dirs_exist_ok=True)
                 if out.get("CompressionType") == "NONE":
                     model_uri = artifacts.join_uri(base, "model") + "/"
                     artifacts.upload_tree(merged_model, model_uri, config=self.config,
                                           objects=self.objects)
                 else:
                     model_uri = artifacts.join_uri(base, "model.tar.gz")
-                    artifacts.pack(merged_model, Path(tmp) / "model.tar.gz")
-                    artifacts.upload_file(Path(tmp) / "model.tar.gz", model_uri,
+                    md5 = artifacts.pack(merged_model, Path(tmp) / "model.tar.gz")
+                    artifacts.upload_file(Path(tmp) / "model.tar.gz", model_uri, md5_hex=md5,
                                           config=self.config, objects=self.objects)
                 if any(merged_output.iterdir()):
-                    artifacts.pack(merged_output, Path(tmp) / "output.tar.gz")
+                    md5 = artifacts.pack(merged_output, Path(tmp) / "output.tar.gz")
                     artifacts.upload_file(Path(tmp) / "output.tar.gz",
                                           artifacts.join_uri(base, "output.tar.gz"),
-                                          config=self.config, objects=self.objects)
+                                          md5_hex=md5, config=self.config, objects=self.objects)
         except OSError as exc:
             if best_effort:
                 return

@@ -151,7 +151,7 @@ def _algorithm(repository: str, description: str, package: str, *, requires: tup
                  extra=extra, metrics=f"kamado.algorithms.{package}.definitions:metric_definitions",
                  preload=(f"kamado.images.{package}.__main__", f"kamado.algorithms.{package}.job",
                           f"kamado.algorithms.{package}.inference", *libraries,
-                          "kamado.algorithms.data", "kamado.serving.server:preload",
+                          "kamado.algorithms.data:preload", "kamado.serving.server:preload",
                           "kamado.serving.formats:preload"))
 
 
@@ -167,7 +167,7 @@ BUILTINS: tuple[Image, ...] = (
           metrics="kamado.algorithms.xgboost:metric_definitions",
           preload=("kamado.images.xgboost.__main__", "kamado.algorithms.xgboost.train",
                    "kamado.algorithms.xgboost.train:import_xgboost",
-                   "kamado.algorithms.xgboost.callbacks", "kamado.algorithms.data", "pyarrow.csv",
+                   "kamado.algorithms.xgboost.callbacks", "kamado.algorithms.data:preload",
                    "scipy.sparse", "kamado.serving.server:preload",
                    "kamado.algorithms.xgboost.inference", "kamado.serving.formats:preload")),
     Image("linear-learner", "Linear Learner: binary, multiclass and regression linear models",
@@ -178,7 +178,7 @@ BUILTINS: tuple[Image, ...] = (
           metrics="kamado.algorithms.linear_learner:metric_definitions",
           # its __main__ first: it sets BLAS to one thread before NumPy loads
           preload=("kamado.images.linear_learner.__main__", "kamado.algorithms.linear_learner.job",
-                   "kamado.algorithms.data")),
+                   "kamado.algorithms.data:preload")),
     # The classic built-in algorithms (builtin-algorithms.md §3.3-3.11, 3.19-3.20): code in
     # kamado.algorithms.<package>, a thin image kamado.images.<package>.
     _algorithm("kmeans", "K-Means: k-means++ or random init, mini-batch training", "kmeans",

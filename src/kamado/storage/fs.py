@@ -200,6 +200,16 @@ class KamadoObjectFileSystem(BucketFileSystem):
             self.objects.put_object(bucket, key, FileRange(Path(lpath), 0, None),
                                     if_none_match="*" if mode == "create" else None)
 
+    def adopt_file(self, lpath: Path, rpath: str, md5_hex: str) -> None:
+        """put_file for a finished file its writer no longer needs (and whose MD5 it
+        computed while writing): moved into the store, not copied."""
+        bucket, key = self.split_path(rpath)
+        if self.objects.blobs.fsync:
+            with open(lpath, "rb") as fh:
+                self.objects.blobs.sync(fh)
+        with _as_os_errors(rpath):
+            self.objects.put_object(bucket, key, Payload(lpath, lpath.stat().st_size, md5_hex))
+
     def cp_file(self, path1, path2, **kwargs) -> None:
         (b1, k1), (b2, k2) = self.split_path(path1), self.split_path(path2)
         if self.isdir(path1):

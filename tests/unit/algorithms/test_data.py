@@ -117,6 +117,27 @@ def test_csv_slices_parse_to_the_same_matrix(tmp_path, matrix, small_slices):
     assert np.array_equal(ds.X, X) and np.array_equal(ds.y, y)
 
 
+def test_pandas_and_arrow_read_a_csv_channel_alike(tmp_path, monkeypatch):
+    """pandas reads well-formed CSV (as a user's script would); Arrow takes whatever pandas
+    does not (and names the bad line). Both give the same float32 arrays."""
+    rng = np.random.default_rng(1)
+    M = rng.normal(size=(5000, 8)) * 10.0 ** rng.integers(-8, 8, size=(5000, 8))
+    M[::7, 3] = np.nan  # missing values in full rows stay with pandas
+    text = csv_text(M[:, 1:], M[:, 0]).replace("nan", "", 40)
+    root = channel(tmp_path, {"a.csv": text, "b/c.csv": text[: text.index("\n", 3000) + 1]})
+    calls = []
+    real = data._pandas_csv
+    monkeypatch.setattr(data, "_pandas_csv", lambda path: calls.append(path) or real(path))
+    by_pandas = load_channel(root, "text/csv;label_size=2")
+    assert len(calls) == 2 and by_pandas.rows == 5000 + text[:3000].count("\n") + 1
+    monkeypatch.setattr(data, "_pandas_csv", lambda path: None)
+    by_arrow = load_channel(root, "text/csv;label_size=2")
+    assert by_pandas.X.dtype == np.float32 and by_pandas.X.flags.c_contiguous
+    assert by_pandas.X.shape == (by_pandas.rows, 6)
+    assert np.array_equal(by_pandas.X, by_arrow.X, equal_nan=True)
+    assert np.array_equal(by_pandas.y, by_arrow.y)
+
+
 def test_csv_missing_values_are_nan(tmp_path):
     ds = load_channel(channel(tmp_path, {"d.csv": "1,2,,4\n0, 5 ,nan,NA\n"}), "text/csv")
     assert np.array_equal(ds.X, [[2, np.nan, 4], [5, np.nan, np.nan]], equal_nan=True)

@@ -9,11 +9,12 @@ settings as JSON.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import numpy as np
+
+from kamado.algorithms import archive
 
 FILE = "model_algo-1"
 
@@ -59,12 +60,9 @@ class FMModel:
         return [{"score": float(s), "predicted_label": int(s >= 0.5)} for s in scores]
 
     def save(self, directory) -> Path:
-        path = Path(directory) / FILE
-        buf = io.BytesIO()
-        np.savez(buf, w0=np.array([self.w0]), w=self.w, V=self.V,
-                 settings=np.frombuffer(json.dumps(self.settings).encode(), np.uint8))
-        path.write_bytes(buf.getvalue())
-        return path
+        return archive.savez(Path(directory) / FILE, {
+            "w0": np.array([self.w0]), "w": self.w, "V": self.V,
+            "settings": np.frombuffer(json.dumps(self.settings).encode(), np.uint8)})
 
 
 def load_model(path) -> FMModel:

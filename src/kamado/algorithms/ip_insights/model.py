@@ -12,12 +12,12 @@ The artifact ``model_algo-1`` is one ``.npz`` without pickle.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 
+from kamado.algorithms import archive
 from kamado.algorithms.ip_insights.addresses import entity_rows, prefix_rows
 
 FILE = "model_algo-1"
@@ -63,11 +63,7 @@ class IPInsightsModel:
                   "settings": np.frombuffer(json.dumps(self.settings).encode(), np.uint8)}
         for i, (W, b) in enumerate(self.layers):
             arrays[f"W{i}"], arrays[f"b{i}"] = W, b
-        path = Path(directory) / FILE
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        path.write_bytes(buf.getvalue())
-        return path
+        return archive.savez(Path(directory) / FILE, arrays)
 
 
 def load_model(path) -> IPInsightsModel:

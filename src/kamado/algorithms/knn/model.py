@@ -14,13 +14,13 @@ The artifact ``model_algo-1`` is one ``.npz`` (no pickle): the faiss index seria
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from kamado.algorithms import archive
 from kamado.algorithms.knn.reduction import Projection
 from kamado.images.program import ClientError
 
@@ -135,11 +135,7 @@ class KNNModel:
         if self.projection is not None:
             arrays["projection"] = np.frombuffer(self.projection.kind.encode(), np.uint8)
             arrays.update({f"projection_{k}": v for k, v in self.projection.arrays.items()})
-        path = Path(directory) / FILE
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        path.write_bytes(buf.getvalue())
-        return path
+        return archive.savez(Path(directory) / FILE, arrays)
 
 
 def majority(labels: np.ndarray) -> float:

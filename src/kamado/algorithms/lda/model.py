@@ -18,11 +18,12 @@ variational EM instead. The mapping (kamado's own):
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import numpy as np
+
+from kamado.algorithms import archive
 
 FILE = "model_algo-1"
 SEED = 0            # LDA has no seed hyperparameter; a fixed one makes reruns repeat
@@ -81,11 +82,7 @@ class LDAModel:
                             "n_batch_iter_": self.lda.n_batch_iter_, "n_iter_": self.lda.n_iter_,
                             "bound_": self.lda.bound_, "n_features_in_": self.lda.n_features_in_}}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-        path = Path(directory) / FILE
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        path.write_bytes(buf.getvalue())
-        return path
+        return archive.savez(Path(directory) / FILE, arrays)
 
 
 def fit(X, hp: dict, seed: int = SEED) -> LDAModel:

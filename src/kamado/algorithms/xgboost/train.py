@@ -26,6 +26,7 @@ from kamado.algorithms.xgboost.hyperparameters import CUSTOM_METRICS, is_maximiz
 from kamado.algorithms.xgboost.metrics import custom_metric
 from kamado.images.environment import TrainingEnvironment
 from kamado.images.program import ClientError
+from kamado.images.toolkit.variables import num_cpus
 
 log = logging.getLogger("kamado.xgboost")
 MODEL_FILE = "xgboost-model"  # as callbacks.MODEL_FILE, which imports XGBoost
@@ -41,12 +42,6 @@ _USER_ERRORS = re.compile(r"label|base_score|num_class|Number of columns does no
                           r"qid must be sorted|weight", re.IGNORECASE)
 
 
-def _cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
 
 def _xgboost_params(hp: dict, native_metrics: list[str]) -> dict:
     import xgboost as xgb
@@ -54,7 +49,7 @@ def _xgboost_params(hp: dict, native_metrics: list[str]) -> dict:
     params = {k: v for k, v in hp.items() if k not in _NOT_PARAMS}
     # The CPUs this job may run on (the engine gives concurrent jobs their share of the
     # machine, as each SageMaker job has its instance's): more threads only contend.
-    params.setdefault("nthread", _cpus())
+    params.setdefault("nthread", num_cpus())
     if params.get("objective") == "reg:linear":
         params["objective"] = "reg:squarederror"  # the old name, gone from XGBoost 2
     if params.get("tree_method") == "gpu_hist":
@@ -155,7 +150,7 @@ def _matrices(train: Dataset, valid: Dataset | None):
     def matrix(d: Dataset) -> xgb.DMatrix:
         if d.qid is not None and np.any(np.diff(d.qid) < 0):
             raise ClientError("LibSVM qid values must be sorted (rows of a query together).")
-        return xgb.DMatrix(d.X, label=d.y, weight=d.w, qid=d.qid, nthread=_cpus())
+        return xgb.DMatrix(d.X, label=d.y, weight=d.w, qid=d.qid, nthread=num_cpus())
 
     return matrix(train), None if valid is None else matrix(valid)
 
