@@ -10,6 +10,9 @@ import numpy as np
 
 from algorithm_cases import Case, Data
 
+# what the direct side imports before its clock starts, as a fork server does for a job
+LIBRARIES = ("pandas", "catboost")
+
 FEATURES, ITERATIONS = 20, 100
 PARAMS = dict(iterations=ITERATIONS, learning_rate=0.1, depth=6, l2_leaf_reg=3.0,
               random_strength=1.0, rsm=1.0, sampling_frequency="PerTreeLevel",

@@ -14,6 +14,10 @@ import scipy.sparse as sp
 
 from algorithm_cases import Case, Data
 
+# what the direct side imports before its clock starts, as a fork server does for a job
+LIBRARIES = ("scipy.sparse", "kamado.algorithms.recordio", "kamado.algorithms.sparse_recordio",
+             "kamado.algorithms.factorization_machines")
+
 USERS, ITEMS, CONTEXTS, FACTORS = 40_000, 8_000, 16, 64
 WIDTH = USERS + ITEMS + CONTEXTS
 HYPERPARAMETERS = {"feature_dim": str(WIDTH), "num_factors": str(FACTORS),

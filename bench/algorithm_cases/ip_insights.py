@@ -9,6 +9,9 @@ import numpy as np
 
 from algorithm_cases import Case, Data
 
+# what the direct side imports before its clock starts, as a fork server does for a job
+LIBRARIES = ("kamado.algorithms.ip_insights", "kamado.algorithms.ip_insights.records")
+
 ENTITIES = 20_000
 HYPERPARAMETERS = {"num_entity_vectors": str(2 * ENTITIES), "vector_dim": "64", "epochs": "2",
                    "mini_batch_size": "10000"}

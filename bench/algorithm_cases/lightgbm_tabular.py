@@ -10,6 +10,9 @@ import numpy as np
 
 from algorithm_cases import Case, Data
 
+# what the direct side imports before its clock starts, as a fork server does for a job
+LIBRARIES = ("pandas", "lightgbm")
+
 FEATURES, ROUNDS = 20, 100
 PARAMS = dict(objective="binary", metric="binary_logloss", learning_rate=0.1, num_leaves=64,
               feature_fraction=0.9, bagging_fraction=0.9, bagging_freq=1, max_depth=6,
