@@ -195,6 +195,18 @@ def test_classifier_equals_fasttext_called_directly(files):
     assert sum(predict(model, [sentences[0]], k=5)[0]["prob"]) == pytest.approx(1, abs=1e-3)
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_accuracy_in_forked_pieces_equals_one_pass(files, monkeypatch, workers):
+    from kamado.algorithms.blazingtext import model as model_module
+
+    model = fit_supervised(validate(SUPERVISED), files["train"]).model
+    whole = accuracy(model, files["train"])
+    monkeypatch.setattr(model_module, "_SPLIT_BYTES", 0)  # split even this small file
+    assert accuracy(model, files["train"], workers=workers) == whole
+    assert whole[0] == len(files["train"].read_text().splitlines())
+    assert not list(files["train"].parent.glob("*.part*"))  # the pieces are removed
+
+
 def test_early_stopping_keeps_the_best_run_which_equals_fasttext_with_its_epochs(files):
     hp = validate({**SUPERVISED, "early_stopping": "true", "min_epochs": "1", "epochs": "6",
                    "patience": "2", "learning_rate": "0.02"})

@@ -25,6 +25,7 @@ from kamado.algorithms.blazingtext.model import (
 from kamado.algorithms.log import JobLog
 from kamado.images.environment import TrainingEnvironment
 from kamado.images.program import ClientError
+from kamado.images.toolkit.variables import num_cpus
 
 
 def _line(text: str = "") -> None:
@@ -59,12 +60,12 @@ def _supervised(env: TrainingEnvironment, hp: dict, log: JobLog, work: Path) -> 
     _line(f"Total training time in seconds: {seconds:.2f}")
     env.model_dir.mkdir(parents=True, exist_ok=True)
     model.save_model(str(env.model_dir / MODEL_FILE))
-    examples, value = accuracy(model, train.path)
+    examples, value = accuracy(model, train.path, workers=num_cpus())
     _line()
     _line(f"#train_accuracy: {value:.4f}")
     _line(f"Number of train examples: {examples}")
     if validation is not None:
-        examples, value = accuracy(model, validation.path)
+        examples, value = accuracy(model, validation.path, workers=num_cpus())
         _line()
         _line(f"#validation_accuracy: {value:.4f}")
         _line(f"Number of validation examples: {examples}")
