@@ -1,8 +1,8 @@
 """Input channels: from their data sources to the job directory, in the channel's input mode.
 
 ``File`` and ``FastFile`` copy every object into ``input/data/<channel>/`` before training
-(locally a copy is as fast as a lazy mount would be, and the program cannot change the
-stored objects through it). ``Pipe`` streams the objects through a FIFO per epoch,
+(locally a copy — in the kernel, a reflink where the file system can — is as fast as a lazy
+mount would be, and the program cannot change the stored objects through it). ``Pipe`` streams the objects through a FIFO per epoch,
 ``<channel>_0``, ``<channel>_1``, …, as SageMaker does. ``ShardedByS3Key`` gives each host
 every n-th object by sorted key; ``ShuffleConfig`` orders them by a seeded shuffle.
 """
@@ -127,6 +127,30 @@ def _plain(fh, gzipped: bool):
     return gzip.GzipFile(fileobj=fh) if gzipped else fh
 
 
+def _copy_in_kernel(src, out) -> bool:
+    """Copy one local file to another without passing the bytes through Python (a reflink,
+    i.e. no copy at all, on file systems that share extents); False when either is not a
+    plain file or the system cannot, before anything is written."""
+    try:
+        fd_in, fd_out = src.fileno(), out.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not hasattr(os, "copy_file_range"):
+        return False
+    size, done = os.fstat(fd_in).st_size, 0
+    try:
+        while done < size:
+            n = os.copy_file_range(fd_in, fd_out, size - done)
+            if n == 0:
+                break
+            done += n
+    except OSError:
+        if done:
+            raise
+        return False
+    return True
+
+
 def download(channel: dict, items: list[SourceObject], target: Path, *, config, objects) -> int:
     """File/FastFile mode: copy each object under ``target``; returns the bytes written."""
     target.mkdir(parents=True, exist_ok=True)
@@ -142,7 +166,8 @@ def download(channel: dict, items: list[SourceObject], target: Path, *, config, 
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             with _open_source(obj, config, objects) as src, open(dest, "wb") as out:
-                shutil.copyfileobj(_plain(src, gzipped), out, 4 * 1024 * 1024)
+                if gzipped or not _copy_in_kernel(src, out):
+                    shutil.copyfileobj(_plain(src, gzipped), out, 4 * 1024 * 1024)
         except FileNotFoundError:
             raise ChannelError(f"ClientError: Data download failed: {obj.uri} does not "
                                "exist.") from None
