@@ -104,10 +104,9 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _slices(data: bytes) -> list[tuple[int, int]]:
-    """Byte ranges of whole lines that split ``data`` into parallel work."""
+def line_ranges(data: bytes, count: int) -> list[tuple[int, int]]:
+    """About ``count`` byte ranges of whole lines that cover ``data``, for parallel work."""
     n = len(data)
-    count = 1 if n < _SMALL_FILE else max(num_cpus(), -(-n // _SLICE_BYTES))
     cuts = [0]
     for k in range(1, count):
         at = data.find(b"\n", max(cuts[-1], n * k // count))
@@ -116,6 +115,12 @@ def _slices(data: bytes) -> list[tuple[int, int]]:
         cuts.append(at + 1)
     cuts.append(n)
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _slices(data: bytes) -> list[tuple[int, int]]:
+    """Byte ranges of whole lines that split ``data`` into parallel work."""
+    n = len(data)
+    return line_ranges(data, 1 if n < _SMALL_FILE else max(num_cpus(), -(-n // _SLICE_BYTES)))
 
 
 def _line_of(data: bytes, offset: int) -> int:

@@ -102,16 +102,11 @@ def accuracy(model, path: Path, workers: int = 1) -> tuple[int, float]:
 
 
 def _split_lines(path: Path, count: int) -> list[Path]:
+    from kamado.algorithms.data import line_ranges
+
     data = path.read_bytes()
-    cuts = [0]
-    for k in range(1, count):
-        at = data.find(b"\n", max(cuts[-1], len(data) * k // count))
-        if at < 0:
-            break
-        cuts.append(at + 1)
-    cuts.append(len(data))
     pieces = []
-    for k, (a, b) in enumerate(zip(cuts, cuts[1:])):
+    for k, (a, b) in enumerate(line_ranges(data, count)):
         piece = path.with_name(f"{path.name}.part{k}")
         piece.write_bytes(data[a:b])
         pieces.append(piece)
