@@ -162,8 +162,18 @@ class ModelServerApp:
         await _reply(send, 404, b"Not found: this container serves /ping and /invocations.\n",
                      _TEXT)
 
+    async def _loaded(self) -> bool:
+        """Whether the model is loaded, waiting (up to the invocation timeout) while it loads.
+        With several workers /ping is answered by whichever worker takes the connection, so a
+        request can reach a worker still loading after another one said 200."""
+        service = self.service
+        if service.ready or service.error is not None:
+            return service.ready
+        await asyncio.to_thread(service.loaded.wait, self.timeout)
+        return service.ready
+
     async def _invocations(self, scope, receive, send) -> None:
-        if not self.service.ready:
+        if not await self._loaded():
             return await _reply(send, 503, b"The model is not loaded yet.\n", _TEXT)
         body = await _read_body(receive, self.max_body)
         if body is None:
@@ -187,7 +197,7 @@ class ModelServerApp:
 
     async def _batch(self, receive, send) -> None:
         """kamado's own batch transform fast path (:mod:`kamado.serving.batch`)."""
-        if not self.service.ready:
+        if not await self._loaded():
             return await _reply(send, 503, b"The model is not loaded yet.\n", _TEXT)
         try:
             request = json.loads(await _read_body(receive, None))
