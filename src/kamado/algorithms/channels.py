@@ -12,9 +12,8 @@ the channel, because that is what the user has to fix.
 
 from __future__ import annotations
 
-import numpy as np
-
-from kamado.algorithms.data import CSV, RECORDIO, Dataset, load_channel, parse_content_type
+from kamado.algorithms.data import (CSV, RECORDIO, Dataset, all_finite, load_channel,
+                                    parse_content_type)
 from kamado.images.environment import TrainingEnvironment
 from kamado.images.program import ClientError
 
@@ -74,7 +73,7 @@ def read(env: TrainingEnvironment, channel: str, algorithm: str, *, label: str =
     if dense and hasattr(X, "toarray"):
         X = X.toarray()
     values = X.data if hasattr(X, "toarray") else X
-    if not np.isfinite(values).all():
+    if not all_finite(values):
         raise ClientError(f"Channel {channel} has missing or infinite feature values; "
                           f"{algorithm} needs a number for every feature.")
     ds.X = X

@@ -41,7 +41,7 @@ _CSV_HINT = ("Training data must be CSV without a header, all values numeric, th
 
 @dataclass
 class Dataset:
-    X: object                      # 2-D float32 ndarray, or scipy.sparse CSR (float32)
+    X: object                      # 2-D float32 ndarray (C or Fortran order), or scipy CSR
     y: np.ndarray | None           # float32 labels, or None when the data has none
     w: np.ndarray | None = None    # float32 instance weights
     qid: np.ndarray | None = None  # LibSVM query ids (ranking), when the data has them
@@ -248,6 +248,14 @@ def _tables_to_dataset(tables: list, width: int, labels: int, weights: bool,
     return Dataset(X, y, w)
 
 
+def all_finite(values: np.ndarray) -> bool:
+    """Whether every value is finite, without a temporary as large as the array: float32
+    values summed in float64 cannot overflow, so the sum is finite exactly when they all are."""
+    if values.dtype.itemsize <= 4 and values.dtype.kind == "f":
+        return bool(np.isfinite(values.sum(dtype=np.float64)))
+    return bool(np.isfinite(values).all())
+
+
 def _pandas_csv(path: Path) -> np.ndarray | None:
     """The file as a float32 (rows, columns) array by pandas' C parser — which pandas 3 runs
     on every core for a local file, and which is twice as fast per core as Arrow's on
@@ -268,7 +276,7 @@ def _pandas_csv(path: Path) -> np.ndarray | None:
     values = frame.to_numpy(dtype=np.float32)
     if values.ndim != 2 or not values.size:
         return None
-    if np.isnan(values).any():
+    if not all_finite(values):
         # pandas pads a short row with NaN; so are missing values, which are fine when every
         # row has all its columns (and no quoted field hides a comma)
         data = path.read_bytes()
@@ -289,7 +297,10 @@ def _csv_by_pandas(files: list[Path], labels: int, weights: bool) -> Dataset | N
     if width <= start:
         return None
     whole = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-    return Dataset(np.ascontiguousarray(whole[:, start:]),
+    X = whole[:, start:]
+    # pandas hands over its column-major block: kept as it is (a copy of a large channel
+    # costs as much as a third of parsing it); readers that need rows contiguous make them so
+    return Dataset(X if X.flags.f_contiguous else np.ascontiguousarray(X),
                    np.array(whole[:, 0]) if labels else None,
                    np.array(whole[:, labels]) if weights else None)
 

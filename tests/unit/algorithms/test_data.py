@@ -77,7 +77,7 @@ def test_an_unknown_content_type_is_a_client_error():
 def test_csv_label_first(tmp_path, matrix):
     X, y = matrix
     ds = load_channel(channel(tmp_path, {"d.csv": csv_text(X, y)}), "text/csv")
-    assert ds.X.dtype == np.float32 and ds.X.flags.c_contiguous
+    assert ds.X.dtype == np.float32 and ds.X.flags.f_contiguous  # pandas' block, not copied
     assert np.array_equal(ds.X, X) and np.array_equal(ds.y, y) and ds.w is None
 
 
@@ -132,7 +132,7 @@ def test_pandas_and_arrow_read_a_csv_channel_alike(tmp_path, monkeypatch):
     assert len(calls) == 2 and by_pandas.rows == 5000 + text[:3000].count("\n") + 1
     monkeypatch.setattr(data, "_pandas_csv", lambda path: None)
     by_arrow = load_channel(root, "text/csv;label_size=2")
-    assert by_pandas.X.dtype == np.float32 and by_pandas.X.flags.c_contiguous
+    assert by_pandas.X.dtype == np.float32 and by_pandas.X.flags.f_contiguous
     assert by_pandas.X.shape == (by_pandas.rows, 6)
     assert np.array_equal(by_pandas.X, by_arrow.X, equal_nan=True)
     assert np.array_equal(by_pandas.y, by_arrow.y)
