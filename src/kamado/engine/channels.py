@@ -2,7 +2,8 @@
 
 ``File`` and ``FastFile`` copy every object into ``input/data/<channel>/`` before training
 (locally a copy — in the kernel, a reflink where the file system can — is as fast as a lazy
-mount would be, and the program cannot change the stored objects through it). ``Pipe``
+mount would be, and the program cannot change the stored objects through it; kamado's own
+algorithms, which only read, get hard links to the local store's immutable blobs instead). ``Pipe``
 streams the objects through a FIFO per epoch, ``<channel>_0``, ``<channel>_1``, …, as
 SageMaker does. ``ShardedByS3Key`` gives each host
 every n-th object by sorted key; ``ShuffleConfig`` orders them by a seeded shuffle.
@@ -152,8 +153,25 @@ def _copy_in_kernel(src, out) -> bool:
     return True
 
 
-def download(channel: dict, items: list[SourceObject], target: Path, *, config, objects) -> int:
-    """File/FastFile mode: copy each object under ``target``; returns the bytes written."""
+def _link_blob(obj: SourceObject, src, dest: Path) -> bool:
+    """A second name for a stored object's bytes in the job's directory, where the store is a
+    local one on the same file system: its blobs are never rewritten, so the link is as much a
+    snapshot as a copy would be — for a program that only reads its input."""
+    path = getattr(src, "name", None)
+    if not is_s3(obj.uri) or not isinstance(path, str) or not os.path.isfile(path):
+        return False
+    try:
+        os.link(path, dest)
+    except OSError:
+        return False  # another file system, or links not allowed: copied instead
+    return True
+
+
+def download(channel: dict, items: list[SourceObject], target: Path, *, config, objects,
+             link: bool = False) -> int:
+    """File/FastFile mode: copy each object under ``target``; returns the bytes written.
+    ``link``: the program only reads its channels (kamado's own algorithms), so objects of
+    the local store are linked rather than copied."""
     target.mkdir(parents=True, exist_ok=True)
     gzipped = channel.get("CompressionType") == "Gzip"
     written = 0
@@ -166,9 +184,11 @@ def download(channel: dict, items: list[SourceObject], target: Path, *, config, 
                                f"{obj.uri} would land outside the channel directory.")
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with _open_source(obj, config, objects) as src, open(dest, "wb") as out:
-                if gzipped or not _copy_in_kernel(src, out):
-                    shutil.copyfileobj(_plain(src, gzipped), out, 4 * 1024 * 1024)
+            with _open_source(obj, config, objects) as src:
+                if not (link and not gzipped and _link_blob(obj, src, dest)):
+                    with open(dest, "wb") as out:
+                        if gzipped or not _copy_in_kernel(src, out):
+                            shutil.copyfileobj(_plain(src, gzipped), out, 4 * 1024 * 1024)
         except FileNotFoundError:
             raise ChannelError(f"ClientError: Data download failed: {obj.uri} does not "
                                "exist.") from None

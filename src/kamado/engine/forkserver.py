@@ -198,13 +198,21 @@ class ForkedProcess(JobProcess):
         self._code: int | None = None
         self._exited = threading.Event()
         self._forked = threading.Event()
+        self._watchers: list[threading.Event] = []
 
     def _exit(self, code: int) -> None:
         self._code = code
         self._exited.set()
+        for event in self._watchers:
+            event.set()
 
     def poll(self) -> int | None:
         return self._code
+
+    def on_exit(self, event: threading.Event) -> None:
+        self._watchers.append(event)
+        if self._exited.is_set():
+            event.set()
 
     def wait(self, timeout: float | None = None) -> int | None:
         self._exited.wait(timeout)

@@ -71,6 +71,11 @@ class JobProcess:
     def poll(self) -> int | None:
         raise NotImplementedError
 
+    def on_exit(self, event: threading.Event) -> None:
+        """Set ``event`` when the program ends (at once if it has), so a watcher wakes then
+        rather than on its next poll."""
+        raise NotImplementedError
+
     def wait(self, timeout: float | None = None) -> int | None:
         """The exit status (negative: the signal that ended it); None if still running after
         ``timeout`` seconds."""
@@ -115,6 +120,12 @@ class SpawnedProcess(JobProcess):
 
     def poll(self) -> int | None:
         return self.proc.poll()
+
+    def on_exit(self, event: threading.Event) -> None:
+        def waiter():
+            self.proc.wait()
+            event.set()
+        threading.Thread(target=waiter, daemon=True, name=f"job-{self.pid}-exit").start()
 
     def wait(self, timeout: float | None = None) -> int | None:
         try:

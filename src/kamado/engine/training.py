@@ -124,9 +124,11 @@ class TrainingRun:
         self.config = engine.platform.config
         self.objects = engine.platform.objects
         self.stop_requested = threading.Event()
+        self.wake = threading.Event()  # a program ended, or a stop was asked for
         self.abandoned = False
         self.hosts: list[Host] = []
         self.reason_stop: str | None = None  # "Stopped" or "MaxRuntimeExceeded"
+        self.model_uri: str | None = None
 
     # --- store ---------------------------------------------------------------------------------
     def job(self):
@@ -148,8 +150,12 @@ class TrainingRun:
             resources.update(self.scope, TYPE, self.name, lambda _: data, **kwargs)
 
     def transition(self, secondary: str, message: str | None = None,
-                   primary: str = "InProgress") -> None:
+                   primary: str = "InProgress", also=None) -> None:
+        """Open ``secondary`` (unless a stop came first); ``also(data)``, another change
+        written in the same transaction, is applied either way."""
         def change(data):
+            if also is not None:
+                data = also(data)
             if data.get("SecondaryStatus") == "Stopping" and secondary not in (
                     "Stopped", "MaxRuntimeExceeded", "Uploading", "Failed", "Completed"):
                 return data
@@ -187,7 +193,8 @@ class TrainingRun:
             if transitions and transitions[-1]["Status"] == "Starting":
                 transitions[-1] = {**transitions[-1], "StatusMessage": MESSAGES["Starting"]}
             return {**d, "_started": True, "SecondaryStatusTransitions": transitions}
-        self.update(started)
+        # the job directories first (prepare starts each afresh, so a rerun after a crash
+        # finds nothing in its way), then one write: started, and downloading
         names = jobdir.host_names((data.get("ResourceConfig") or {}).get("InstanceCount", 1))
         epoch = int(time.time())
         root = self.engine.job_root(self.scope, TYPE, self.name)
@@ -200,7 +207,7 @@ class TrainingRun:
             env = jobdir.prepare(base, data, name, names, ckpt)
             self.hosts.append(Host(name, env, f"{self.name}/{name}-{epoch}"))
 
-        self.transition("Downloading")
+        self.transition("Downloading", also=started)
         self._check_output_bucket(data)
         for index, host in enumerate(self.hosts):
             self._deliver_channels(data, host, index, len(self.hosts))
@@ -213,8 +220,8 @@ class TrainingRun:
         if self.stop_requested.is_set():
             raise Outcome(self.reason_stop or "Stopped")
 
-        self.transition("Training")
-        self.update(lambda d: {**d, "TrainingStartTime": d.get("TrainingStartTime") or now()})
+        self.transition("Training", also=lambda d: {
+            **d, "TrainingStartTime": d.get("TrainingStartTime") or now()})
         rules = MetricRule.compile_all(data["AlgorithmSpecification"].get("MetricDefinitions") or [])
         for host in self.hosts:
             self._start_host(data, host, rules)
@@ -264,9 +271,16 @@ class TrainingRun:
                     host.feeders.append(feeder)
                 else:
                     channels.download(channel, items, host.env.channel_dir(name),
-                                      config=self.config, objects=self.objects)
+                                      config=self.config, objects=self.objects,
+                                      link=self._reads_only(data))
             except channels.ChannelError as exc:
                 raise Outcome("Failed", str(exc)) from None
+
+    def _reads_only(self, data: dict) -> bool:
+        """kamado's own algorithm runs, not a user's script, so nothing writes the channels."""
+        hp = data.get("HyperParameters") or {}
+        return (self.image.kind == "algorithm" and not data["AlgorithmSpecification"].get(
+            "ContainerEntrypoint") and ("sagemaker_program" not in hp or self._jumpstart(data)))
 
     def _jumpstart(self, data: dict) -> bool:
         """A JumpStart tabular job that runs kamado's own algorithm in place of AWS's script
@@ -357,7 +371,10 @@ class TrainingRun:
         """Wait for every host's program; stop them all on a stop request, on the runtime
         limit, or when one fails (the others cannot finish a job without it)."""
         grace = self.engine.stop_grace
+        for host in self.hosts:
+            host.process.on_exit(self.wake)
         while True:
+            self.wake.clear()  # before looking, so an exit from now on wakes the wait below
             codes = [h.process.poll() for h in self.hosts]
             if all(c is not None for c in codes):
                 return codes
@@ -374,7 +391,7 @@ class TrainingRun:
             if self.stop_requested.is_set():
                 self.reason_stop = self.reason_stop or "Stopped"
                 return [h.process.terminate(grace) for h in self.hosts]
-            self.stop_requested.wait(0.05)
+            self.wake.wait(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def _failure(self, host: Host, code: int) -> str:
         failure = host.env.failure_file
@@ -426,7 +443,7 @@ class TrainingRun:
             if best_effort:
                 return
             raise Outcome("Failed", f"ClientError: Artifact upload failed: {exc}") from None
-        self.update(lambda d: {**d, "ModelArtifacts": {"S3ModelArtifacts": model_uri}})
+        self.model_uri = model_uri  # written with the final status
 
     def _finish(self, secondary: str, reason: str | None) -> None:
         primary = {"Completed": "Completed", "Failed": "Failed"}.get(secondary, "Stopped")
@@ -435,6 +452,8 @@ class TrainingRun:
             data = add_transition(data, secondary)
             data["TrainingEndTime"] = now()
             data.pop("_processes", None)
+            if self.model_uri:
+                data["ModelArtifacts"] = {"S3ModelArtifacts": self.model_uri}
             if reason and primary == "Failed":
                 data["FailureReason"] = reason
             return data
@@ -459,8 +478,10 @@ class TrainingRun:
     def stop(self) -> None:
         self.reason_stop = self.reason_stop or "Stopped"
         self.stop_requested.set()
+        self.wake.set()
 
     def abandon(self) -> None:
         """Server shutdown: end the programs, write nothing; the next start re-queues the job."""
         self.abandoned = True
         self.stop_requested.set()
+        self.wake.set()

@@ -105,6 +105,28 @@ def test_terminate_ends_the_group_and_reports_the_signal(server):
     assert proc.terminate(5) == -signal.SIGTERM
 
 
+def test_an_exit_wakes_its_watchers_whichever_way_the_program_started(server):
+    """The training job's watcher sleeps until a program ends, not on a poll."""
+    import sys
+
+    from kamado.engine.process import SpawnedProcess
+
+    srv, cwd = server
+    forked, lines = run(srv, cwd, "wait")
+    spawned = SpawnedProcess([sys.executable, "-c", "import time; time.sleep(600)"], env={},
+                             cwd=cwd, sink=lambda *_: None)
+    lines.wait_for("waiting")
+    for proc in (forked, spawned):
+        woke = threading.Event()
+        proc.on_exit(woke)
+        assert not woke.wait(0)
+        proc.signal_group(signal.SIGTERM)
+        assert woke.wait(30) and proc.poll() == -signal.SIGTERM
+        late = threading.Event()
+        proc.on_exit(late)  # after the exit: set at once
+        assert late.wait(30)
+
+
 def test_a_dead_server_ends_its_children_and_reports_them_killed(server):
     srv, cwd = server
     proc, lines = run(srv, cwd, "wait")
