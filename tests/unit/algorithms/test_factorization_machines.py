@@ -259,3 +259,21 @@ def test_the_fast_sparse_reader_leaves_other_layouts_to_the_general_reader():
     assert read_sparse(_recordio(one.astype(np.float64))) is None                 # Float64
     assert read_sparse(body[:-6]) is None                                          # truncated
     assert read_sparse(b"") is None
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_only_the_first_record_is_read_to_check_the_tensor_type(tmp_path, gzipped):
+    import gzip
+
+    from kamado.algorithms.factorization_machines.job import _first_frame
+
+    buf = io.BytesIO()
+    recordio.write_records(buf, np.arange(6, dtype=np.float64).reshape(3, 2), np.zeros(3))
+    body = buf.getvalue()
+    path = tmp_path / "part"
+    path.write_bytes(gzip.compress(body) if gzipped else body)
+    record = recordio.decode_record(_first_frame(path))
+    assert record["features"]["values"]["values"].dtype == np.float64
+    assert list(record["features"]["values"]["values"]) == [0.0, 1.0]
+    (tmp_path / "empty").write_bytes(b"")
+    assert _first_frame(tmp_path / "empty") is None

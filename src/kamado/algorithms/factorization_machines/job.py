@@ -6,14 +6,13 @@ the SDK's RecordSet sends it; CSV is refused, as AWS refuses it). Writes
 
 from __future__ import annotations
 
-import io
+import gzip
 import json
 
 import numpy as np
 
 from kamado.algorithms import channels, recordio
-from kamado.algorithms.data import (RECORDIO, Dataset, _read_bytes, channel_files,
-                                    parse_content_type)
+from kamado.algorithms.data import RECORDIO, Dataset, channel_files, parse_content_type
 from kamado.algorithms.factorization_machines.hyperparameters import ALGORITHM, validate
 from kamado.algorithms.factorization_machines.metrics import evaluate
 from kamado.algorithms.factorization_machines.trainer import SEED, fit
@@ -33,15 +32,24 @@ def check_content_type(env: TrainingEnvironment, channel: str) -> None:
                           "application/x-recordio-protobuf (Float32 tensors) only.")
 
 
+def _first_frame(path) -> bytes | None:
+    """The file's first record, read alone (the whole file is read once, later)."""
+    with open(path, "rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"
+        fh.seek(0)
+        stream = gzip.GzipFile(fileobj=fh) if gzipped else fh
+        return next(recordio.read_frames(stream), None)
+
+
 def check_float32(env: TrainingEnvironment, channel: str) -> None:
     """AWS's Factorization Machines reads Float32 tensors only; the first record of each file
     says which tensors it holds (the SDK writes a whole array with one dtype)."""
     root = env.channel_dir(channel)
     for path in channel_files(root):
         try:
-            first = next(recordio.read_frames(io.BytesIO(_read_bytes(path))), None)
+            first = _first_frame(path)
             record = None if first is None else recordio.decode_record(first)
-        except recordio.RecordIOError as exc:
+        except (recordio.RecordIOError, OSError, EOFError) as exc:
             raise ClientError(f"RecordIO-protobuf file {path.relative_to(root)} of channel "
                               f"{channel} is not valid: {exc}") from None
         tensor = None if record is None else record["features"].get("values")
