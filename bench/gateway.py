@@ -86,9 +86,10 @@ def wait_training_job(sm, name: str) -> dict:
         job = sm.describe_training_job(TrainingJobName=name)
         if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
             break
-        # A tight poll would take CPU from the job it waits for (two cores here); the moment
+        # A tight poll would take CPU from the job it waits for (two cores here, and OpenMP
+        # code such as faiss stalls at its barriers when a thread loses its core); the moment
         # the job completed is on the job itself, so a relaxed poll loses no precision.
-        time.sleep(0.1)
+        time.sleep(0.5)
     if job["TrainingJobStatus"] != "Completed":
         raise SystemExit(f"{name}: {job['TrainingJobStatus']}: {job.get('FailureReason')}")
     return job

@@ -5,6 +5,7 @@ file of another algorithm or a newer kamado is refused with a reason, not misrea
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,18 @@ def write(target: Path | str, meta: dict, arrays: dict) -> Path:
     return savez(path, {"meta": np.array(json.dumps(meta)), **arrays})
 
 
-def savez(path: Path, arrays: dict) -> Path:
-    """An uncompressed ``.npz`` at exactly ``path`` (model.tar.gz compresses it once)."""
-    with open(path, "wb") as fh:  # a handle: given a path, NumPy would append ".npz"
-        np.savez(fh, **arrays)
+def savez(path: Path, arrays: dict, streams: dict | None = None) -> Path:
+    """An uncompressed ``.npz`` at exactly ``path`` (model.tar.gz compresses it once), as
+    ``np.savez`` writes one. ``streams``: entries that ``write(file)`` fills straight in the
+    archive — a library's own serializer (faiss) then writes a large model without first
+    building a copy of it in memory; ``np.load`` hands such an entry back as bytes."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, value in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, np.asanyarray(value), allow_pickle=False)
+        for name, write in (streams or {}).items():
+            with zf.open(name, "w", force_zip64=True) as out:
+                write(out)
     return path
 
 

@@ -12,6 +12,7 @@ every n-th object by sorted key; ``ShuffleConfig`` orders them by a seeded shuff
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import random
@@ -158,7 +159,9 @@ def _link_blob(obj: SourceObject, src, dest: Path) -> bool:
     local one on the same file system: its blobs are never rewritten, so the link is as much a
     snapshot as a copy would be — for a program that only reads its input."""
     path = getattr(src, "name", None)
-    if not is_s3(obj.uri) or not isinstance(path, str) or not os.path.isfile(path):
+    # a local file opened by kamado's store (another S3's objects are streams, not files)
+    if not (is_s3(obj.uri) and isinstance(src, io.BufferedReader) and isinstance(path, str)
+            and os.path.isabs(path) and os.path.isfile(path)):
         return False
     try:
         os.link(path, dest)

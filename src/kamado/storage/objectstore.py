@@ -164,7 +164,7 @@ class ObjectStore:
     MIN_PART_SIZE = MIN_PART_SIZE
 
     def __init__(self, root: Path, fsync: bool = True) -> None:
-        self.root = Path(root)
+        self.root = Path(root).absolute()  # blob paths stay valid whatever the cwd
         self.root.mkdir(parents=True, exist_ok=True)
         self.blobs = Blobs(self.root, fsync=fsync)
         self.index = Index(self.root / "index.db", fsync=fsync)

@@ -129,6 +129,21 @@ def test_model_file_round_trip(digits, tmp_path, changes):
     assert loaded.predict(Xte, verbose=True) == model.predict(Xte, verbose=True)
 
 
+def test_a_model_written_before_the_index_was_streamed_still_loads(digits, tmp_path):
+    """Models of earlier kamado versions hold the index as a uint8 array
+    (faiss.serialize_index); they serve as they did."""
+    import json
+
+    import faiss
+
+    Xtr, Xte, ytr, _ = digits
+    model = fit(Xtr, ytr, hp())
+    with open(tmp_path / "model_algo-1", "wb") as fh:
+        np.savez(fh, index=faiss.serialize_index(model.index), labels=model.labels,
+                 settings=np.frombuffer(json.dumps(model.settings).encode(), np.uint8))
+    assert load_model(tmp_path).predict(Xte, verbose=True) == model.predict(Xte, verbose=True)
+
+
 def test_load_model_rejects_other_files(tmp_path):
     (tmp_path / "model_algo-1").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a k-NN model"):

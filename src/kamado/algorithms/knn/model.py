@@ -130,12 +130,16 @@ class KNNModel:
     # --- artifact --------------------------------------------------------------------------
     def save(self, directory) -> Path:
         faiss = _faiss()
-        arrays = {"index": faiss.serialize_index(self.index), "labels": self.labels,
+        arrays = {"labels": self.labels,
                   "settings": np.frombuffer(json.dumps(self.settings).encode(), np.uint8)}
         if self.projection is not None:
             arrays["projection"] = np.frombuffer(self.projection.kind.encode(), np.uint8)
             arrays.update({f"projection_{k}": v for k, v in self.projection.arrays.items()})
-        return archive.savez(Path(directory) / FILE, arrays)
+        # faiss writes the index into the archive as it goes (serialize_index would build
+        # all of it in a growing buffer first: three times as long for a 40 MB index)
+        index = {"index": lambda out: faiss.write_index(self.index,
+                                                        faiss.PyCallbackIOWriter(out.write))}
+        return archive.savez(Path(directory) / FILE, arrays, streams=index)
 
 
 def majority(labels: np.ndarray) -> float:
@@ -191,6 +195,8 @@ def load_model(path) -> KNNModel:
         projection = Projection(arrays["projection"].tobytes().decode(),
                                 {k[len("projection_"):]: v for k, v in arrays.items()
                                  if k.startswith("projection_")})
-    index = _faiss().deserialize_index(arrays["index"])
+    stored = arrays["index"]  # bytes as written since 2026-12; a uint8 array before
+    index = _faiss().deserialize_index(
+        np.frombuffer(stored, np.uint8) if isinstance(stored, bytes) else stored)
     settings = json.loads(arrays["settings"].tobytes().decode())
     return KNNModel(index, arrays["labels"], settings, projection)
