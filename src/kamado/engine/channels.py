@@ -3,9 +3,9 @@
 ``File`` and ``FastFile`` copy every object into ``input/data/<channel>/`` before training
 (locally a copy — in the kernel, a reflink where the file system can — is as fast as a lazy
 mount would be, and the program cannot change the stored objects through it; kamado's own
-algorithms, which only read, get hard links to the local store's immutable blobs instead). ``Pipe``
-streams the objects through a FIFO per epoch, ``<channel>_0``, ``<channel>_1``, …, as
-SageMaker does. ``ShardedByS3Key`` gives each host
+algorithms, which only read, get hard links to the local store's immutable blobs instead).
+``Pipe`` streams the objects through a FIFO per epoch, ``<channel>_0``, ``<channel>_1``, …,
+as SageMaker does. ``ShardedByS3Key`` gives each host
 every n-th object by sorted key; ``ShuffleConfig`` orders them by a seeded shuffle.
 """
 
