@@ -94,9 +94,22 @@ def channel_files(path: Path) -> list[Path]:
     return files
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def open_plain(path: Path):
+    """The file's bytes as a stream, decompressed as they are read when it is gzip."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+
+
 def _read_bytes(path: Path) -> bytes:
     data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
+    if data[:2] == GZIP_MAGIC:
         try:
             return gzip.decompress(data)
         except (OSError, EOFError) as exc:
@@ -265,9 +278,8 @@ def _pandas_csv(path: Path) -> np.ndarray | None:
         import pandas as pd
     except ImportError:
         return None
-    with open(path, "rb") as fh:
-        if fh.read(2) == b"\x1f\x8b":
-            return None
+    if is_gzip(path):
+        return None
     try:
         frame = pd.read_csv(path, header=None, dtype=np.float32, engine="c", compression=None,
                             na_values=[v.decode() for v in _NULLS], keep_default_na=False)

@@ -6,13 +6,13 @@ the SDK's RecordSet sends it; CSV is refused, as AWS refuses it). Writes
 
 from __future__ import annotations
 
-import gzip
 import json
 
 import numpy as np
 
 from kamado.algorithms import channels, recordio
-from kamado.algorithms.data import RECORDIO, Dataset, channel_files, parse_content_type
+from kamado.algorithms.data import (RECORDIO, Dataset, channel_files, open_plain,
+                                    parse_content_type)
 from kamado.algorithms.factorization_machines.hyperparameters import ALGORITHM, validate
 from kamado.algorithms.factorization_machines.metrics import evaluate
 from kamado.algorithms.factorization_machines.trainer import SEED, fit
@@ -34,10 +34,7 @@ def check_content_type(env: TrainingEnvironment, channel: str) -> None:
 
 def _first_frame(path) -> bytes | None:
     """The file's first record, read alone (the whole file is read once, later)."""
-    with open(path, "rb") as fh:
-        gzipped = fh.read(2) == b"\x1f\x8b"
-        fh.seek(0)
-        stream = gzip.GzipFile(fileobj=fh) if gzipped else fh
+    with open_plain(path) as stream:
         return next(recordio.read_frames(stream), None)
 
 
