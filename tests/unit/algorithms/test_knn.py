@@ -72,8 +72,7 @@ def test_regressor_is_the_mean_of_the_neighbours(digits):
     {"index_type": "faiss.IVFPQ", "faiss_index_pq_m": "16"},
     {"index_type": "faiss.IVFFlat", "faiss_index_ivf_nlists": "10"},
     {"dimension_reduction_type": "sign", "dimension_reduction_target": "32"},
-    {"dimension_reduction_type": "fjlt", "dimension_reduction_target": "32"},
-    {"index_metric": "INNER_PRODUCT"}])
+    {"dimension_reduction_type": "fjlt", "dimension_reduction_target": "32"}])
 def test_approximate_indexes_and_reductions_keep_most_of_the_accuracy(digits, changes):
     Xtr, Xte, ytr, yte = digits
     exact = np.mean(fit(Xtr, ytr, hp()).predict_labels(Xte) == yte)
@@ -89,6 +88,22 @@ def test_cosine_neighbours_are_scikit_learns(digits):
         Xte[:50], return_distance=False)
     assert np.array_equal(labels, ytr[rows])
     assert (np.diff(distances, axis=1) <= 1e-6).all()  # similarities, largest first
+
+
+def test_inner_product_neighbours_have_the_largest_dot_products(digits):
+    Xtr, Xte, ytr, _ = digits
+    distances, _ = fit(Xtr, ytr, hp(index_metric="INNER_PRODUCT")).search(Xte[:50])
+    largest = -np.sort(-(Xte[:50].astype(np.float64) @ Xtr.T), axis=1)[:, :5]
+    np.testing.assert_allclose(distances, largest, rtol=1e-5)
+
+
+def test_cosine_leaves_the_callers_rows_as_they_were(digits):
+    """faiss normalizes in place; the rows a job or a request hands over stay unchanged."""
+    Xtr, Xte = digits[0].copy(), digits[1][:20].copy()
+    model = fit(Xtr, digits[2], hp(index_metric="COSINE"))
+    model.search(Xte)
+    assert np.array_equal(Xtr, digits[0]) and np.array_equal(Xte, digits[1][:20])
+    assert not np.allclose(np.linalg.norm(Xtr, axis=1), 1.0)
 
 
 def test_sample_size_indexes_a_sample(digits):

@@ -8,8 +8,9 @@ verbose, ``distances`` and ``labels`` of those neighbours, nearest first, as fai
 them (squared Euclidean distances for L2; inner products, largest first, for INNER_PRODUCT
 and COSINE).
 
-The artifact ``model_algo-1`` is one ``.npz`` (no pickle): the faiss index serialized by
-``faiss.serialize_index``, the labels, the settings and the projection's arrays.
+The artifact ``model_algo-1`` is one ``.npz`` (no pickle): the faiss index as
+``faiss.write_index`` writes it (a raw entry), the labels, the settings and the projection's
+arrays.
 """
 
 from __future__ import annotations
@@ -93,9 +94,10 @@ class KNNModel:
     def prepare(self, X) -> np.ndarray:
         """Query rows as the index holds its points: projected, then unit length for COSINE."""
         X = self.projection.apply(X) if self.projection is not None else _dense(X)
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        if self.settings["index_metric"] == "COSINE":
-            _faiss().normalize_L2(X)
+        if self.settings["index_metric"] != "COSINE":
+            return np.ascontiguousarray(X, dtype=np.float32)
+        X = np.array(X, dtype=np.float32, order="C")  # normalize_L2 works in place: a copy
+        _faiss().normalize_L2(X)
         return X
 
     def search(self, X, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -164,8 +166,12 @@ def fit(X, y, hp: dict, seed: int = SEED) -> KNNModel:
     settings = {key: hp[key] for key in ("feature_dim", "k", "predictor_type", "index_type",
                                           "index_metric", "mini_batch_size")}
     model = KNNModel(None, y, settings, projection)
-    batch = hp["mini_batch_size"]
-    points = np.concatenate([model.prepare(X[s:s + batch]) for s in range(0, X.shape[0], batch)])
+    if projection is None and not hasattr(X, "toarray"):
+        points = model.prepare(X)  # one row-major copy, as faiss wants it
+    else:  # sparse rows are densified (and projected) a batch at a time
+        batch = hp["mini_batch_size"]
+        points = np.concatenate([model.prepare(X[s:s + batch])
+                                 for s in range(0, X.shape[0], batch)])
     index = build_index(hp, points)
     if not index.is_trained:
         lists = nlists(hp)
