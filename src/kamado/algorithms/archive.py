@@ -1,6 +1,10 @@
 """``model_algo-1`` as kamado's first-party algorithms write it: a NumPy ``.npz`` (no pickle)
 of the model's arrays plus a JSON ``meta`` entry that names the format and its version, so a
-file of another algorithm or a newer kamado is refused with a reason, not misread."""
+file of another algorithm or a newer kamado is refused with a reason, not misread.
+
+Files written before an algorithm named its format (k-NN, LDA, Factorization Machines and IP
+Insights until 2026-12) have no such ``meta``; they read as version 0 of the format asked for
+when they hold the arrays the algorithm requires."""
 
 from __future__ import annotations
 
@@ -13,12 +17,13 @@ import numpy as np
 FILE = "model_algo-1"
 
 
-def write(target: Path | str, meta: dict, arrays: dict) -> Path:
-    """Write into a directory (as ``model_algo-1``) or to the file path given."""
+def write(target: Path | str, meta: dict, arrays: dict, streams: dict | None = None) -> Path:
+    """Write into a directory (as ``model_algo-1``) or to the file path given; ``meta`` holds
+    at least ``format`` and ``version``; ``streams`` as for :func:`savez`."""
     path = Path(target)
     if path.is_dir():
         path = path / FILE
-    return savez(path, {"meta": np.array(json.dumps(meta)), **arrays})
+    return savez(path, {"meta": np.array(json.dumps(meta)), **arrays}, streams)
 
 
 def savez(path: Path, arrays: dict, streams: dict | None = None) -> Path:
@@ -36,18 +41,39 @@ def savez(path: Path, arrays: dict, streams: dict | None = None) -> Path:
     return path
 
 
-def read(source: Path | str, format: str, version: int, algorithm: str) -> tuple[dict, dict]:
+def read(source: Path | str, format: str, version: int, algorithm: str,
+         required: tuple[str, ...] = (), legacy: bool = False) -> tuple[dict, dict]:
     """(meta, arrays) of a file (or of the directory holding it, e.g. an extracted
-    model.tar.gz); ValueError when it is not ``format`` at ``version`` or older."""
+    model.tar.gz); ValueError when it is not ``format`` at ``version`` or older, or lacks one
+    of the ``required`` arrays. ``legacy``: the algorithm wrote files without a format
+    ``meta`` once; such a file is version 0 (refused otherwise)."""
     path = Path(source)
     if path.is_dir():
         path = path / FILE
+    refused = f"{path.name} is not a kamado {algorithm} model"
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            meta = json.loads(str(archive["meta"]))
-            arrays = {k: archive[k] for k in archive.files if k != "meta"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path.name} is not a kamado {algorithm} model: {exc}") from None
-    if meta.get("format") != format or meta.get("version", 0) > version:
-        raise ValueError(f"{path.name} is not a kamado {algorithm} model of a known version.")
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("it is one array, not an .npz archive")
+        with loaded as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        meta = arrays.get("meta")
+        if isinstance(meta, np.ndarray) and meta.dtype.kind == "U" and meta.ndim == 0:
+            meta = json.loads(str(arrays.pop("meta")))
+        elif legacy:  # written before the algorithm named its format (LDA's was uint8)
+            meta = {"format": format, "version": 0}
+        else:
+            raise ValueError("it names no format")
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{refused}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{refused}.")
+    if meta.get("format") != format:
+        raise ValueError(f"{refused} (its format is {meta.get('format')!r}).")
+    if meta.get("version", 0) > version:
+        raise ValueError(f"{refused} of a known version (version {meta.get('version')}; this "
+                         f"kamado reads up to {version}).")
+    missing = [name for name in required if name not in arrays]
+    if missing:
+        raise ValueError(f"{refused}: it has no {', '.join(missing)}.")
     return meta, arrays

@@ -176,7 +176,7 @@ def test_artifact_round_trip(tmp_path):
     loaded = load_model(tmp_path)
     np.testing.assert_array_equal(loaded.scores(X), model.scores(X))
     (tmp_path / "model_algo-1").write_bytes(b"junk")
-    with pytest.raises(ValueError, match="not a Factorization Machines model"):
+    with pytest.raises(ValueError, match="not a kamado Factorization Machines model"):
         load_model(tmp_path)
 
 

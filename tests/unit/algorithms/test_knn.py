@@ -161,7 +161,7 @@ def test_a_model_written_before_the_index_was_streamed_still_loads(digits, tmp_p
 
 def test_load_model_rejects_other_files(tmp_path):
     (tmp_path / "model_algo-1").write_bytes(b"not a model")
-    with pytest.raises(ValueError, match="not a k-NN model"):
+    with pytest.raises(ValueError, match="not a kamado k-NN model"):
         load_model(tmp_path)
 
 

@@ -77,7 +77,7 @@ def test_model_file_round_trip(corpus, fitted, tmp_path):
     np.testing.assert_array_equal(loaded.topic_mixtures(Xte), fitted.topic_mixtures(Xte))
     assert loaded.pwll(Xte) == fitted.pwll(Xte)
     (tmp_path / "model_algo-1").write_bytes(b"junk")
-    with pytest.raises(ValueError, match="not an LDA model"):
+    with pytest.raises(ValueError, match="not a kamado LDA model"):
         load_model(tmp_path)
 
 

@@ -3,8 +3,8 @@
 form), and its answers: ``score`` (for a binary classifier the sigmoid of y, the probability
 of label 1) and, for a binary classifier, ``predicted_label`` = score ≥ 0.5.
 
-The artifact ``model_algo-1`` is one ``.npz`` without pickle: ``w0``, ``w``, ``V`` and the
-settings as JSON.
+The artifact ``model_algo-1`` is one ``.npz`` without pickle (:mod:`kamado.algorithms.archive`,
+format ``kamado-factorization-machines``): ``w0``, ``w``, ``V`` and the settings as JSON.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 
 from kamado.algorithms import archive
 
-FILE = "model_algo-1"
+FILE = archive.FILE
+FORMAT, VERSION = "kamado-factorization-machines", 1
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -60,21 +61,13 @@ class FMModel:
         return [{"score": float(s), "predicted_label": int(s >= 0.5)} for s in scores]
 
     def save(self, directory) -> Path:
-        return archive.savez(Path(directory) / FILE, {
+        return archive.write(directory, {"format": FORMAT, "version": VERSION}, {
             "w0": np.array([self.w0]), "w": self.w, "V": self.V,
             "settings": np.frombuffer(json.dumps(self.settings).encode(), np.uint8)})
 
 
 def load_model(path) -> FMModel:
-    path = Path(path)
-    if path.is_dir():
-        path = path / FILE
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path.name} is not a Factorization Machines model: {exc}") from None
-    if not {"w0", "w", "V", "settings"} <= arrays.keys():
-        raise ValueError(f"{path.name} is not a Factorization Machines model of kamado.")
+    _, arrays = archive.read(path, FORMAT, VERSION, "Factorization Machines",
+                             required=("w0", "w", "V", "settings"), legacy=True)
     settings = json.loads(arrays["settings"].tobytes().decode())
     return FMModel(float(arrays["w0"][0]), arrays["w"], arrays["V"], settings)

@@ -7,7 +7,9 @@ an entity is to use an address (the logit of "this pair was seen").
   ``h ← h + tanh(h·W + b)`` (kamado's encoder design; AWS does not document its own);
 - ``dot_product`` = entity embedding · IP embedding.
 
-The artifact ``model_algo-1`` is one ``.npz`` without pickle.
+The artifact ``model_algo-1`` is one ``.npz`` without pickle (:mod:`kamado.algorithms.archive`,
+format ``kamado-ip-insights``): ``E``, ``P``, each layer's ``W<i>`` and ``b<i>``, and the
+settings as JSON.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 from kamado.algorithms import archive
 from kamado.algorithms.ip_insights.addresses import entity_rows, prefix_rows
 
-FILE = "model_algo-1"
+FILE = archive.FILE
+FORMAT, VERSION = "kamado-ip-insights", 1
 
 
 class IPInsightsModel:
@@ -63,20 +66,12 @@ class IPInsightsModel:
                   "settings": np.frombuffer(json.dumps(self.settings).encode(), np.uint8)}
         for i, (W, b) in enumerate(self.layers):
             arrays[f"W{i}"], arrays[f"b{i}"] = W, b
-        return archive.savez(Path(directory) / FILE, arrays)
+        return archive.write(directory, {"format": FORMAT, "version": VERSION}, arrays)
 
 
 def load_model(path) -> IPInsightsModel:
-    path = Path(path)
-    if path.is_dir():
-        path = path / FILE
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path.name} is not an IP Insights model: {exc}") from None
-    if not {"E", "P", "settings"} <= arrays.keys():
-        raise ValueError(f"{path.name} is not an IP Insights model of kamado.")
+    _, arrays = archive.read(path, FORMAT, VERSION, "IP Insights",
+                             required=("E", "P", "settings"), legacy=True)
     layers = []
     while f"W{len(layers)}" in arrays:
         layers.append((arrays[f"W{len(layers)}"], arrays[f"b{len(layers)}"]))

@@ -8,9 +8,9 @@ verbose, ``distances`` and ``labels`` of those neighbours, nearest first, as fai
 them (squared Euclidean distances for L2; inner products, largest first, for INNER_PRODUCT
 and COSINE).
 
-The artifact ``model_algo-1`` is one ``.npz`` (no pickle): the faiss index as
-``faiss.write_index`` writes it (a raw entry), the labels, the settings and the projection's
-arrays.
+The artifact ``model_algo-1`` is one ``.npz`` (no pickle, :mod:`kamado.algorithms.archive`,
+format ``kamado-knn``): the faiss index as ``faiss.write_index`` writes it (a raw entry), the
+labels, the settings and the projection's arrays.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from kamado.algorithms import archive
 from kamado.algorithms.knn.reduction import Projection
 from kamado.images.program import ClientError
 
-FILE = "model_algo-1"
+FILE = archive.FILE
+FORMAT, VERSION = "kamado-knn", 1
 SEED = 0  # k-NN has no seed hyperparameter; a fixed one makes reruns repeat
 
 
@@ -141,7 +142,8 @@ class KNNModel:
         # all of it in a growing buffer first: three times as long for a 40 MB index)
         index = {"index": lambda out: faiss.write_index(self.index,
                                                         faiss.PyCallbackIOWriter(out.write))}
-        return archive.savez(Path(directory) / FILE, arrays, streams=index)
+        return archive.write(directory, {"format": FORMAT, "version": VERSION}, arrays,
+                             streams=index)
 
 
 def majority(labels: np.ndarray) -> float:
@@ -186,16 +188,8 @@ def fit(X, y, hp: dict, seed: int = SEED) -> KNNModel:
 
 
 def load_model(path) -> KNNModel:
-    path = Path(path)
-    if path.is_dir():
-        path = path / FILE
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path.name} is not a k-NN model: {exc}") from None
-    if not {"index", "labels", "settings"} <= arrays.keys():
-        raise ValueError(f"{path.name} is not a k-NN model of kamado.")
+    _, arrays = archive.read(path, FORMAT, VERSION, "k-NN",
+                             required=("index", "labels", "settings"), legacy=True)
     projection = None
     if "projection" in arrays:
         projection = Projection(arrays["projection"].tobytes().decode(),

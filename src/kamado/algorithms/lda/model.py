@@ -13,7 +13,9 @@ variational EM instead. The mapping (kamado's own):
 - ``max_restarts`` and ``mini_batch_size`` are accepted and checked, and do not change the
   fit (batch EM has neither restarts nor mini-batches).
 
-``model_algo-1`` is one ``.npz`` (no pickle): the estimator's parameters and fitted arrays.
+``model_algo-1`` is one ``.npz`` (no pickle, :mod:`kamado.algorithms.archive`, format
+``kamado-lda``): the fitted arrays, and the estimator's parameters and fitted scalars in the
+archive's ``meta``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import numpy as np
 
 from kamado.algorithms import archive
 
-FILE = "model_algo-1"
+FILE = archive.FILE
+FORMAT, VERSION = "kamado-lda", 1
 SEED = 0            # LDA has no seed hyperparameter; a fixed one makes reruns repeat
 EVALUATE_EVERY = 10
 _FITTED = ("components_", "exp_dirichlet_component_")
@@ -81,8 +84,7 @@ class LDAModel:
                             "topic_word_prior_": self.lda.topic_word_prior_,
                             "n_batch_iter_": self.lda.n_batch_iter_, "n_iter_": self.lda.n_iter_,
                             "bound_": self.lda.bound_, "n_features_in_": self.lda.n_features_in_}}
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-        return archive.savez(Path(directory) / FILE, arrays)
+        return archive.write(directory, {"format": FORMAT, "version": VERSION, **meta}, arrays)
 
 
 def fit(X, hp: dict, seed: int = SEED) -> LDAModel:
@@ -94,15 +96,12 @@ def fit(X, hp: dict, seed: int = SEED) -> LDAModel:
 def load_model(path) -> LDAModel:
     from sklearn.decomposition import LatentDirichletAllocation
 
-    path = Path(path)
-    if path.is_dir():
-        path = path / FILE
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
+    meta, arrays = archive.read(path, FORMAT, VERSION, "LDA", required=_FITTED,
+                                legacy=True)
+    if meta["version"] == 0:  # until 2026-12 the estimator's state was a uint8 JSON array
+        if "meta" not in arrays:
+            raise ValueError(f"{FILE} is not a kamado LDA model: it has no meta.")
         meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path.name} is not an LDA model of kamado: {exc}") from None
     lda = LatentDirichletAllocation(**meta["params"])
     for name in _FITTED:
         setattr(lda, name, arrays[name])

@@ -11,17 +11,16 @@ bytes (boxes, then the rest): 3 MB for the defaults and 5 features, 4 GB at feat
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from kamado.algorithms import archive
 from kamado.algorithms.random_cut_forest import scoring
 from kamado.algorithms.random_cut_forest.forest import ARRAYS, Forest
 
-FILE = "model_algo-1"
+FILE = archive.FILE
 FORMAT, VERSION = "kamado-random-cut-forest", 1
 
 
@@ -52,25 +51,11 @@ class RandomCutForestModel:
                 "num_trees": self.forest.num_trees,
                 "num_samples_per_tree": self.hyperparameters.get("num_samples_per_tree"),
                 "seed": self.seed, "hyperparameters": self.hyperparameters}
-        path = Path(directory) / FILE
-        with open(path, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **self.forest.arrays())
-        return path
+        return archive.write(directory, meta, self.forest.arrays())
 
 
 def load_model(path) -> RandomCutForestModel:
     """From ``model_algo-1`` or the directory holding it; ValueError if it is not one."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / FILE
-    try:
-        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            arrays = {name: data[name] for name in ARRAYS}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path.name} is not a kamado Random Cut Forest model: {exc}") from None
-    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-        raise ValueError(f"{path.name} is not a kamado Random Cut Forest model (format "
-                         f"{meta.get('format')!r}, version {meta.get('version')!r}).")
-    return RandomCutForestModel(Forest(**arrays), meta.get("hyperparameters", {}),
-                                meta.get("seed", 0))
+    meta, arrays = archive.read(path, FORMAT, VERSION, "Random Cut Forest", required=ARRAYS)
+    return RandomCutForestModel(Forest(**{name: arrays[name] for name in ARRAYS}),
+                                meta.get("hyperparameters", {}), meta.get("seed", 0))
