@@ -9,9 +9,12 @@ harness times both sides in one run and prints the ratios.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 
 @dataclass
@@ -34,3 +37,10 @@ class Case:
     predict: Callable[[object, bytes], object]    # (direct model, request) -> its answer
     notes: str = ""
     extra: dict = field(default_factory=dict)
+
+
+def csv(X, y=None, fmt: str = "%.6g") -> bytes:
+    """Rows as AWS's algorithms read CSV: no header, the label (when given) first."""
+    buf = io.StringIO()
+    np.savetxt(buf, X if y is None else np.column_stack([y, X]), delimiter=",", fmt=fmt)
+    return buf.getvalue().encode()

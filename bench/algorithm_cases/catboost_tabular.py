@@ -8,12 +8,12 @@ import io
 
 import numpy as np
 
-from algorithm_cases import Case, Data
+from algorithm_cases import Case, Data, tabular
 
 # what the direct side imports before its clock starts, as a fork server does for a job
 LIBRARIES = ("pandas", "catboost")
 
-FEATURES, ITERATIONS = 20, 100
+ITERATIONS = 100
 PARAMS = dict(iterations=ITERATIONS, learning_rate=0.1, depth=6, l2_leaf_reg=3.0,
               random_strength=1.0, rsm=1.0, sampling_frequency="PerTreeLevel",
               bagging_temperature=1.0, grow_policy="SymmetricTree", random_seed=1,
@@ -21,35 +21,16 @@ PARAMS = dict(iterations=ITERATIONS, learning_rate=0.1, depth=6, l2_leaf_reg=3.0
               early_stopping_rounds=5, scale_pos_weight=1.0, allow_writing_files=False)
 
 
-def _csv(X, y=None) -> bytes:
-    buf = io.StringIO()
-    np.savetxt(buf, X if y is None else np.column_stack([y, X]), delimiter=",", fmt="%.6g")
-    return buf.getvalue().encode()
-
-
 def make(rows: int, seed: int) -> Data:
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(rows, FEATURES))
-    logit = X[:, 0] * 2 - X[:, 1] + np.sin(X[:, 2] * 3) + X[:, 3] * X[:, 4]
-    y = (logit + rng.logistic(size=rows) > 0).astype(int)
-    cut = rows * 4 // 5
-    return Data({"training": _csv(X[:cut], y[:cut]), "validation": _csv(X[cut:], y[cut:])},
-                "text/csv", _csv(X[:1]), "text/csv")
-
-
-def _read(path):
-    import pandas as pd
-
-    frame = pd.read_csv(path, header=None, dtype=np.float32)
-    return frame.iloc[:, 1:].to_numpy(), frame.iloc[:, 0].to_numpy()
+    return tabular.make(rows, seed, train="training")
 
 
 def fit(paths):
     import catboost
 
-    X, y = _read(paths["training"])
+    X, y = tabular.read(paths["training"])
     model = catboost.CatBoostClassifier(**PARAMS)
-    model.fit(X, y, eval_set=_read(paths["validation"]), use_best_model=True)
+    model.fit(X, y, eval_set=tabular.read(paths["validation"]), use_best_model=True)
     return model
 
 

@@ -8,12 +8,12 @@ import io
 
 import numpy as np
 
-from algorithm_cases import Case, Data
+from algorithm_cases import Case, Data, tabular
 
 # what the direct side imports before its clock starts, as a fork server does for a job
 LIBRARIES = ("pandas", "lightgbm")
 
-FEATURES, ROUNDS = 20, 100
+ROUNDS = 100
 PARAMS = dict(objective="binary", metric="binary_logloss", learning_rate=0.1, num_leaves=64,
               feature_fraction=0.9, bagging_fraction=0.9, bagging_freq=1, max_depth=6,
               min_data_in_leaf=3, max_delta_step=0.0, lambda_l1=0.0, lambda_l2=0.0,
@@ -22,34 +22,15 @@ PARAMS = dict(objective="binary", metric="binary_logloss", learning_rate=0.1, nu
               max_bin=255, tweedie_variance_power=1.5, num_threads=0, verbosity=1)
 
 
-def _csv(X, y=None) -> bytes:
-    buf = io.StringIO()
-    np.savetxt(buf, X if y is None else np.column_stack([y, X]), delimiter=",", fmt="%.6g")
-    return buf.getvalue().encode()
-
-
 def make(rows: int, seed: int) -> Data:
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(rows, FEATURES))
-    logit = X[:, 0] * 2 - X[:, 1] + np.sin(X[:, 2] * 3) + X[:, 3] * X[:, 4]
-    y = (logit + rng.logistic(size=rows) > 0).astype(int)
-    cut = rows * 4 // 5
-    return Data({"train": _csv(X[:cut], y[:cut]), "validation": _csv(X[cut:], y[cut:])},
-                "text/csv", _csv(X[:1]), "text/csv")
-
-
-def _read(path):
-    import pandas as pd
-
-    frame = pd.read_csv(path, header=None, dtype=np.float32)
-    return frame.iloc[:, 1:].to_numpy(), frame.iloc[:, 0].to_numpy()
+    return tabular.make(rows, seed, train="train")
 
 
 def fit(paths):
     import lightgbm as lgb
 
-    X, y = _read(paths["train"])
-    Xv, yv = _read(paths["validation"])
+    X, y = tabular.read(paths["train"])
+    Xv, yv = tabular.read(paths["validation"])
     train = lgb.Dataset(X, y)
     return lgb.train(PARAMS, train, ROUNDS,
                      valid_sets=[lgb.Dataset(Xv, yv, reference=train)],

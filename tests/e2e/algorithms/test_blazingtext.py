@@ -17,45 +17,9 @@ from botocore.exceptions import ClientError
 from kamado.algorithms.blazingtext import fasttext_args, validate
 from tests.e2e.algorithms.conftest import (deploy, final_metrics, invoke, model_members,
                                            transform, train, upload)
+from tests.textcorpus import SUPERVISED, TOPICS, WORD2VEC, documents, labelled
 
 IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/blazingtext:1"
-TOPICS = {
-    "finance": "money cash bank stock market dollar profit loss credit investor tax price "
-               "currency trade economy".split(),
-    "computing": "computer keyboard software internet hardware program network data memory "
-                 "processor laptop code server disk".split(),
-    "sports": "football soccer basketball tennis baseball game team player coach stadium "
-              "score match league ball".split(),
-    "food": "bread butter food fruit meat cheese vegetable dinner lunch kitchen cook sugar "
-            "apple coffee".split(),
-    "travel": "car plane train airport hotel journey ticket road flight travel tourist "
-              "passport luggage bus".split(),
-}
-SHARED = ("the a of and to in is was for on that with as it at by from this be are or an have "
-          "not but").split()
-SUPERVISED = {"mode": "supervised", "buckets": "20000", "vector_dim": "16", "epochs": "8",
-              "learning_rate": "0.1"}
-WORD2VEC = {"mode": "skipgram", "vector_dim": "24", "epochs": "15"}
-
-
-def documents(n: int, seed: int) -> list[tuple[str, str]]:
-    rng = np.random.default_rng(seed)
-    names = list(TOPICS)
-    out = []
-    for _ in range(n):
-        topic = names[rng.integers(len(names))]
-        words = []
-        for _ in range(rng.integers(6, 16)):
-            r = rng.random()
-            pool = (TOPICS[topic] if r < 0.45 else
-                    TOPICS[names[rng.integers(len(names))]] if r < 0.55 else SHARED)
-            words.append(str(rng.choice(pool)))
-        out.append((topic, " ".join(words)))
-    return out
-
-
-def labelled(docs) -> bytes:
-    return "".join(f"__label__{t} {s}\n" for t, s in docs).encode()
 
 
 def model_dir(s3, job, tmp: Path) -> Path:
@@ -72,7 +36,7 @@ def corpus(tmp_path_factory):
     paths = {}
     for name, docs in data.items():
         paths[name] = root / f"{name}.txt"
-        paths[name].write_bytes(labelled(docs))
+        paths[name].write_text(labelled(docs))
     paths["sentences"] = root / "sentences.txt"
     paths["sentences"].write_text("".join(s + "\n" for _, s in documents(3000, 3)))
     return data, paths
