@@ -67,7 +67,7 @@ def fit(paths):
 
     from kamado.algorithms import random_cut_forest
 
-    X = pd.readcsv(paths["train"], header=None, dtype=np.float32).to_numpy()
+    X = pd.read_csv(paths["train"], header=None, dtype=np.float32).to_numpy()
     return random_cut_forest.fit(HP, X)
 
 
@@ -77,8 +77,8 @@ def fit_with_test(paths):
 
     from kamado.algorithms import random_cut_forest
 
-    X = pd.readcsv(paths["train"], header=None, dtype=np.float32).to_numpy()[:, 1:]
-    test = pd.readcsv(paths["test"], header=None, dtype=np.float32).to_numpy()
+    X = pd.read_csv(paths["train"], header=None, dtype=np.float32).to_numpy()[:, 1:]
+    test = pd.read_csv(paths["test"], header=None, dtype=np.float32).to_numpy()
     model = random_cut_forest.fit(HP, X)
     random_cut_forest.evaluate(model.scores(test[:, 1:]), test[:, 0],
                                ["accuracy", "precision_recall_fscore"])
