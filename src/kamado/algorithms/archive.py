@@ -3,8 +3,8 @@ of the model's arrays plus a JSON ``meta`` entry that names the format and its v
 file of another algorithm or a newer kamado is refused with a reason, not misread.
 
 Files written before an algorithm named its format (k-NN, LDA, Factorization Machines and IP
-Insights until 2026-12) have no such ``meta``; they read as version 0 of the format asked for
-when they hold the arrays the algorithm requires."""
+Insights until 2026-12) have no such ``meta``; where the algorithm says so (``legacy``), they
+read as version 0 of its format."""
 
 from __future__ import annotations
 
