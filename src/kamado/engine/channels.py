@@ -12,7 +12,6 @@ every n-th object by sorted key; ``ShuffleConfig`` orders them by a seeded shuff
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 import random
@@ -24,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kamado.errors import AwsError
+from kamado.storage.fs import KamadoObjectFileSystem
 from kamado.storage.uri import filesystem, is_s3, split_s3_uri
 
 _RECORDIO_MAGIC = 0xCED7230A
@@ -154,19 +155,19 @@ def _copy_in_kernel(src, out) -> bool:
     return True
 
 
-def _link_blob(obj: SourceObject, src, dest: Path) -> bool:
-    """A second name for a stored object's bytes in the job's directory, where the store is a
-    local one on the same file system: its blobs are never rewritten, so the link is as much a
-    snapshot as a copy would be — for a program that only reads its input."""
-    path = getattr(src, "name", None)
-    # a local file opened by kamado's store (another S3's objects are streams, not files)
-    if not (is_s3(obj.uri) and isinstance(src, io.BufferedReader) and isinstance(path, str)
-            and os.path.isabs(path) and os.path.isfile(path)):
+def _link_blob(obj: SourceObject, dest: Path, config, objects) -> bool:
+    """A second name for a stored object's bytes in the job's directory, where the object is in
+    kamado's own store on the same file system: its blobs are never rewritten, so the link is
+    as much a snapshot as a copy would be — for a program that only reads its input."""
+    if not is_s3(obj.uri):
         return False
+    fs, path = filesystem(obj.uri, config=config, objects=objects)
+    if not isinstance(fs, KamadoObjectFileSystem):
+        return False  # another S3: its objects are streams, not files here
     try:
-        os.link(path, dest)
-    except OSError:
-        return False  # another file system, or links not allowed: copied instead
+        os.link(fs.objects.get_object(*fs.split_path(path)).path, dest)
+    except (AwsError, OSError):
+        return False  # gone, another file system, no links: the copy says why or copies
     return True
 
 
@@ -187,11 +188,10 @@ def download(channel: dict, items: list[SourceObject], target: Path, *, config, 
                                f"{obj.uri} would land outside the channel directory.")
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with _open_source(obj, config, objects) as src:
-                if not (link and not gzipped and _link_blob(obj, src, dest)):
-                    with open(dest, "wb") as out:
-                        if gzipped or not _copy_in_kernel(src, out):
-                            shutil.copyfileobj(_plain(src, gzipped), out, 4 * 1024 * 1024)
+            if not (link and not gzipped and _link_blob(obj, dest, config, objects)):
+                with _open_source(obj, config, objects) as src, open(dest, "wb") as out:
+                    if gzipped or not _copy_in_kernel(src, out):
+                        shutil.copyfileobj(_plain(src, gzipped), out, 4 * 1024 * 1024)
         except FileNotFoundError:
             raise ChannelError(f"ClientError: Data download failed: {obj.uri} does not "
                                "exist.") from None
