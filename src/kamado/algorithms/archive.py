@@ -19,14 +19,14 @@ FILE = "model_algo-1"
 
 def write(target: Path | str, meta: dict, arrays: dict, streams: dict | None = None) -> Path:
     """Write into a directory (as ``model_algo-1``) or to the file path given; ``meta`` holds
-    at least ``format`` and ``version``; ``streams`` as for :func:`savez`."""
+    at least ``format`` and ``version``; ``streams`` as for :func:`_savez`."""
     path = Path(target)
     if path.is_dir():
         path = path / FILE
-    return savez(path, {"meta": np.array(json.dumps(meta)), **arrays}, streams)
+    return _savez(path, {"meta": np.array(json.dumps(meta)), **arrays}, streams)
 
 
-def savez(path: Path, arrays: dict, streams: dict | None = None) -> Path:
+def _savez(path: Path, arrays: dict, streams: dict | None = None) -> Path:
     """An uncompressed ``.npz`` at exactly ``path`` (model.tar.gz compresses it once), as
     ``np.savez`` writes one. ``streams``: entries that ``write(file)`` fills straight in the
     archive — a library's own serializer (faiss) then writes a large model without first
